@@ -83,11 +83,30 @@ func (e *Error) Is(target error) bool {
 
 // Retryable reports whether the error is worth another attempt:
 // server_error and temporarily_unavailable, or an HTTP 429/5xx status.
-// Client errors (invalid_grant, invalid_client, …) never are.
+// A client error — invalid_request, invalid_client, invalid_grant,
+// unauthorized_client, unsupported_grant_type, invalid_scope,
+// invalid_target, access_denied, request_not_supported, and the
+// device-flow codes — never is, whatever status it came with.
 func (e *Error) Retryable() bool {
 	switch e.Code {
 	case ErrServerError.Code, ErrTemporarilyUnavail.Code:
 		return true
 	}
+	if isClientError(e.Code) {
+		return false
+	}
 	return e.StatusCode == 429 || e.StatusCode >= 500
+}
+
+// isClientError reports whether code means the request itself must change.
+func isClientError(code string) bool {
+	switch code {
+	case ErrInvalidRequest.Code, ErrInvalidClient.Code, ErrInvalidGrant.Code,
+		ErrUnauthorizedClient.Code, ErrUnsupportedGrantType.Code, ErrInvalidScope.Code,
+		ErrInvalidTarget.Code, ErrAccessDenied.Code, ErrAuthorizationPending.Code,
+		ErrSlowDown.Code, ErrExpiredToken.Code, ErrRequestNotSupported.Code,
+		"unsupported_token_type", "invalid_token", "unsupported_response_type":
+		return true
+	}
+	return false
 }

@@ -1,0 +1,123 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
+)
+
+// BenchmarkCachedReadParallel: every core reads a valid cached token, as
+// the sidecar's proxy does on each request.
+func BenchmarkCachedReadParallel(b *testing.B) {
+	upstream := oauth.TokenSourceFunc(func(context.Context) (*oauth2.Token, error) {
+		return &oauth2.Token{AccessToken: "at", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil
+	})
+	b.Run("cache.Source", func(b *testing.B) {
+		s := New(upstream)
+		ctx := context.Background()
+		if _, err := s.TokenContext(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.TokenContext(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("oauth2.ReuseTokenSource", func(b *testing.B) {
+		ts := oauth2.ReuseTokenSource(nil, upstream)
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := ts.Token(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkExpiry1000Callers: one op is 1000 goroutines asking for a token
+// that has just expired. The IdP stub answers only once all 1000 have
+// called, so they all pile up on the one acquisition (the worst case).
+// upstream-calls/op must be 1.
+func BenchmarkExpiry1000Callers(b *testing.B) {
+	const callers = 1000
+	var (
+		nowNs atomic.Int64 // an atomic clock: a mutex clock would add contention of its own
+		allIn atomic.Pointer[chan struct{}]
+		calls atomic.Int64
+	)
+	nowNs.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, nowNs.Load()) }
+	upstream := oauth.TokenSourceFunc(func(context.Context) (*oauth2.Token, error) {
+		calls.Add(1)
+		if ch := allIn.Load(); ch != nil {
+			<-*ch
+		}
+		return &oauth2.Token{AccessToken: "at", TokenType: "Bearer", Expiry: now().Add(time.Hour)}, nil
+	})
+	// run starts 1000 callers of get and waits for them all.
+	run := func(b *testing.B, get func() (*oauth2.Token, error)) {
+		var started atomic.Int64
+		ch := make(chan struct{})
+		allIn.Store(&ch)
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				if started.Add(1) == callers {
+					close(ch)
+				}
+				if tok, err := get(); err != nil || tok == nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+
+	b.Run("cache.Source", func(b *testing.B) {
+		s := New(upstream, WithClock(now))
+		ctx := context.Background()
+		get := func() (*oauth2.Token, error) { return s.TokenContext(ctx) }
+		allIn.Store(nil)
+		s.TokenContext(ctx)
+		calls.Store(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			nowNs.Add(int64(time.Hour)) // the token expires
+			run(b, get)
+		}
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "upstream-calls/op")
+	})
+	b.Run("oauth2.ReuseTokenSource", func(b *testing.B) {
+		// ReuseTokenSource reads the real clock: each op starts from a new
+		// one holding an expired token.
+		expired := &oauth2.Token{AccessToken: "old", Expiry: time.Now().Add(-time.Hour)}
+		calls.Store(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			ts := oauth2.ReuseTokenSource(expired, upstream)
+			run(b, ts.Token)
+		}
+		b.ReportMetric(float64(calls.Load())/float64(b.N), "upstream-calls/op")
+	})
+}

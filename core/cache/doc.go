@@ -1,0 +1,82 @@
+// Package cache keeps an OAuth 2.0 access token ready for use: Source wraps
+// any oauth.TokenSource with a lock-free cache, single-flight acquisition,
+// proactive background refresh and optional persistence (Store).
+//
+// # Reading
+//
+// Source.TokenContext returns the cached token while it is valid, that is
+// until skew before its expiry (WithSkew, default 30 s, upstream
+// tokenExpirySkewMs). That read loads one atomic pointer to an immutable
+// entry and compares two times: no lock, no allocation, no I/O. Every
+// caller gets the same *oauth2.Token pointer, so callers must not modify
+// the token. A token obtained from the IdP with a lifetime shorter than twice
+// the skew uses half its lifetime as skew instead, so it is still reused.
+//
+// A token without an expiry (no expires_in) is never served from the cache:
+// machine flows re-acquire it on every call, as upstream does.
+// WithUnknownExpiry gives such tokens a lifetime instead.
+//
+// # Acquiring
+//
+// When the token is missing or stale, callers wait for a new one. All the
+// callers that arrive while an acquisition is running share it: one IdP
+// request however many callers. The acquisition runs on its own goroutine
+// with a context detached from the callers (keeping the first caller's
+// values) and bounded by WithAcquireTimeout, so a caller that gives up
+// (its ctx ends; it gets ctx.Err()) does not fail the others.
+//
+// If the wrapped source implements oauth.Renewer and the previous token has
+// a refresh token, the Source calls Renew; if the IdP answers invalid_grant
+// it falls back to TokenContext once and does not offer that refresh token
+// again. Invalidate drops the current token after the API rejected it (401),
+// only if it is still the current one.
+//
+// # Proactive refresh
+//
+// Run replaces the token before it goes stale, so that callers are served
+// from the cache and never wait on the IdP. For a token with lifetime L it
+// refreshes when max(0.25·L, skew + 30 s) remains before expiry (the share
+// is set by WithRefreshAhead), scaled by a random factor in [0.8, 1.2] so
+// that replicas started together spread out, and never before half of the
+// token's usable life has passed. For a 300 s Keycloak token that is 60–90 s
+// before expiry; for a 1 h token, 12–18 min. This borrows the AWS SDK's
+// advisory window (refresh early without blocking callers) and mandatory
+// window (the skew, after which callers wait), and Azure's rule that a
+// failed early refresh keeps the old token: while the current token is
+// valid, a failed refresh only makes Run retry with capped exponential
+// backoff (WithBackoff, default 1 s to 1 min, jittered). Failures are
+// reported to the observer (WithObserver), not returned.
+//
+// # Persistence and the cross-process lock
+//
+// WithStore(store, key) persists tokens. On a cold start the Source loads
+// from the store first: a valid token there means no IdP request. If the
+// store implements Locker, each acquisition holds its lock, re-reads the
+// store (another process may have just written a token), goes to the IdP
+// only if still needed, saves, and unlocks; N processes starting cold make
+// one IdP request between them (the int128/kubelogin approach, which also
+// locks around authentication). Store failures never cost the caller its
+// token: they are reported as Event.StoreErr.
+//
+// FileStore keeps one file per key in its directory (FileStore.Dir, default
+// DefaultDir: $FEDTOKEN_CACHE_DIR, else $XDG_CACHE_HOME/fedtoken, else
+// os.UserCacheDir()/fedtoken):
+//
+//	<dir>/                 0700; an existing directory open to group or
+//	                       others is tightened, a shared one is refused
+//	<dir>/<key>.json       0600, the token
+//	<dir>/<key>.lock       0600, empty; flock(2) / LockFileEx target, never deleted
+//	<dir>/.<key>.*.tmp     a save in progress
+//
+// where key is Key(issuer, client, grant, …): the SHA-256 of the
+// length-prefixed parts in hex. Saves are atomic: write a temporary file in
+// the same directory, fsync, rename over the old file, fsync the directory.
+// The file is versioned JSON:
+//
+//	{"version": 1, "key": "<key>", "access_token": "…", "token_type": "Bearer",
+//	 "refresh_token": "…", "expiry": "2026-11-26T16:30:00Z",
+//	 "extra": {"id_token": "…", "scope": "…", "issued_token_type": "…"}}
+//
+// A missing, corrupt, truncated or foreign file (another version or key) is
+// a miss, never an error. MemoryStore is the in-process equivalent.
+package cache

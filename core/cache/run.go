@@ -1,0 +1,88 @@
+package cache
+
+import (
+	"context"
+	"time"
+)
+
+// Run keeps the token fresh in the background until ctx is done, then
+// returns nil. It acquires a token at once if there is none, and replaces
+// each token at its refresh point (see the package documentation), so that
+// callers of TokenContext are served from the cache and never wait on the
+// IdP. If a refresh fails it keeps the current token in service and retries
+// with capped, jittered exponential backoff (WithBackoff); errors are
+// reported to the observer, never returned. Run one Run per Source.
+func (s *Source) Run(ctx context.Context) error {
+	var (
+		failures int
+		failedOn *entry    // the entry Run failed to replace
+		retryAt  time.Time // not before, after a failure
+	)
+	for {
+		// Drop a pending wake-up: the entry is read just below, and any
+		// later change sends a new one.
+		select {
+		case <-s.wake:
+		default:
+		}
+		e := s.cur.Load()
+		if failures > 0 && e != failedOn {
+			failures = 0 // someone else replaced it meanwhile
+		}
+		now := s.now()
+		due, m, idle := s.plan(e, now)
+		if failures > 0 && retryAt.After(due) {
+			due = retryAt
+		}
+		if d := due.Sub(now); idle || d > 0 {
+			if idle || d > maxSleep {
+				d = maxSleep
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+			case <-s.after(d):
+			}
+			continue
+		}
+
+		_, err := s.wait(ctx, m)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			failures++
+			failedOn = s.cur.Load()
+			retryAt = s.now().Add(s.backoff(failures))
+			continue
+		}
+		failures = 0
+	}
+}
+
+// plan says when Run should next act on e and how; idle means only a
+// change of entry (or the periodic wake-up) can give it work.
+func (s *Source) plan(e *entry, now time.Time) (due time.Time, m mode, idle bool) {
+	switch {
+	case e == nil:
+		return now, modeStale, false
+	case e.refreshAt.IsZero():
+		return time.Time{}, modeStale, true // no expiry: callers re-acquire
+	case e.servable(now):
+		return e.refreshAt, modeAhead, false
+	default:
+		return e.refreshAt, modeStale, false // stale or invalidated: due already
+	}
+}
+
+// backoff returns the delay before retry number n (1-based): min·2ⁿ⁻¹
+// capped at max, then jittered down by up to half.
+func (s *Source) backoff(n int) time.Duration {
+	d := s.minBackoff
+	for i := 1; i < n && d < s.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.maxBackoff)
+	return d/2 + time.Duration(s.jitter()*float64(d/2))
+}

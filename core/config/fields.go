@@ -1,0 +1,276 @@
+package config
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
+)
+
+// Field names shared by both shapes.
+var (
+	// upstreamFields are read from options.oauth2 and servers[] by upstream.
+	upstreamFields = []string{
+		"issuer", "clientId", "clientSecret", "scopes", "authorizationEndpoint",
+		"tokenEndpoint", "deviceAuthorizationEndpoint", "jwksUri", "redirectPort",
+		"authFlow", "pkce", "subjectTokenSource", "tokenExchangeAudience",
+	}
+	// upstreamIgnored are upstream fields that only concern opencode's
+	// model listing; accepted silently.
+	upstreamIgnored = []string{"syncIntervalMinutes", "nameOverrides", "responseApi"}
+	// extensionFields are fedtoken's additions, accepted in both shapes.
+	extensionFields = []string{
+		"clientSecretFile", "clientSecretEnv", "clientAuth", "tokenExchange",
+		"actorTokenSource", "extraParams", "caFile", "allowInsecureHTTP",
+		"httpTimeout", "httpTimeoutMs", "tokenExpirySkew", "tokenExpirySkewMs",
+	}
+	// identityFields are id, name and baseURL, written inside the provider
+	// object by servers[] entries and native providers.
+	identityFields = []string{"id", "name", "baseURL"}
+
+	flows = []string{
+		string(FlowAuthorizationCode), string(FlowDeviceCode), string(FlowClientCredentials),
+		string(FlowJWTBearer), string(FlowTokenExchange),
+	}
+	sourceTypes  = []string{SourceKubernetesSA, SourceFile, SourceEnv, SourceGitHubActions, SourceExec}
+	authMethods  = []string{"auto", ClientAuthClientSecretBasic, ClientAuthClientSecretPost, ClientAuthNone, ClientAuthPrivateKeyJWT, ClientAuthFederated}
+	sourceFields = []string{"type", "tokenPath", "path", "var", "audience", "command", "timeout", "timeoutMs"}
+)
+
+// Ranges of the duration fields.
+const (
+	maxHTTPTimeout = 10 * time.Minute
+	maxSkew        = time.Hour
+	maxExecTimeout = 10 * time.Minute
+)
+
+// timing holds the two per-provider durations; file-wide values in the
+// same spelling are the defaults of each provider.
+type timing struct {
+	httpTimeout, skew time.Duration
+}
+
+var defaultTiming = timing{httpTimeout: DefaultHTTPTimeout, skew: DefaultTokenExpirySkew}
+
+// readTiming reads httpTimeout(Ms) and tokenExpirySkew(Ms) from o, falling
+// back to def.
+func readTiming(o object, def timing) timing {
+	t := def
+	if d, ok := o.duration("httpTimeout", "httpTimeoutMs", time.Millisecond, maxHTTPTimeout); ok {
+		t.httpTimeout = d
+	}
+	if d, ok := o.duration("tokenExpirySkew", "tokenExpirySkewMs", 0, maxSkew); ok {
+		t.skew = d
+	}
+	return t
+}
+
+// readProvider reads the OAuth fields (everything but id, name and
+// baseURL) of o into p and applies the defaults that need no
+// cross-field knowledge.
+func readProvider(o object, p *Provider, def timing) {
+	p.Issuer = o.str("issuer")
+	p.ClientID = o.str("clientId")
+	p.ClientSecret = oauth.Secret(o.rawStr("clientSecret"))
+	p.ClientSecretFile = o.str("clientSecretFile")
+	p.ClientSecretEnv = o.str("clientSecretEnv")
+	p.Scopes = o.strList("scopes", true)
+
+	p.AuthFlow = FlowAuthorizationCode
+	if o.has("authFlow") {
+		if f := o.str("authFlow"); f != "" && o.oneOf("authFlow", f, flows) {
+			p.AuthFlow = Flow(f)
+		}
+	}
+
+	p.ClientAuth = readClientAuth(o)
+	p.SubjectTokenSource = readSource(o, "subjectTokenSource")
+	p.ActorTokenSource = readSource(o, "actorTokenSource")
+	p.TokenExchange = readTokenExchange(o)
+	p.ExtraParams = o.stringMap("extraParams")
+
+	p.TokenEndpoint = o.str("tokenEndpoint")
+	p.AuthorizationEndpoint = o.str("authorizationEndpoint")
+	p.DeviceAuthorizationEndpoint = o.str("deviceAuthorizationEndpoint")
+	p.JWKSURI = o.str("jwksUri")
+
+	p.PKCE = o.boolPtr("pkce")
+	if p.PKCE == nil {
+		p.PKCE = new(true)
+	}
+	if n, ok := o.integer("redirectPort", 1, 65535); ok {
+		p.RedirectPort = int(n)
+	}
+	p.CAFile = o.str("caFile")
+	if b := o.boolPtr("allowInsecureHTTP"); b != nil {
+		p.AllowInsecureHTTP = *b
+	}
+
+	t := readTiming(o, def)
+	p.HTTPTimeout, p.TokenExpirySkew = t.httpTimeout, t.skew
+}
+
+func readClientAuth(o object) ClientAuth {
+	c, ok := o.child("clientAuth")
+	if !ok {
+		return ClientAuth{}
+	}
+	var a ClientAuth
+	if c.has("method") {
+		if m := c.str("method"); m != "" && c.oneOf("method", m, authMethods) && m != "auto" {
+			a.Method = m
+		}
+	}
+	a.PrivateKeyFile = c.str("privateKeyFile")
+	a.KeyID = c.str("keyId")
+	a.OmitClientID = c.boolPtr("omitClientId")
+	c.warnUnknown([]string{"method", "privateKeyFile", "keyId", "omitClientId"})
+	return a
+}
+
+// readSource reads a subject or actor token source.
+func readSource(o object, key string) *SubjectSource {
+	c, ok := o.child(key)
+	if !ok {
+		return nil
+	}
+	s := &SubjectSource{Type: c.str("type")}
+	tokenPath, path, env, aud := c.str("tokenPath"), c.str("path"), c.str("var"), c.str("audience")
+	command := readCommand(c)
+	timeout, hasTimeout := c.duration("timeout", "timeoutMs", time.Millisecond, maxExecTimeout)
+
+	// used lists the fields the type reads; any other source field present
+	// is reported as ignored.
+	var used []string
+	switch s.Type {
+	case "":
+		c.d.fail(c.at("type"), "required; one of %s", strings.Join(sourceTypes, ", "))
+		return s
+	case SourceKubernetesSA:
+		used = []string{"tokenPath"}
+		s.TokenPath = tokenPath
+		if s.TokenPath == "" {
+			s.TokenPath = DefaultKubernetesTokenPath
+		}
+	case SourceFile:
+		used = []string{"path"}
+		if s.Path = path; path == "" {
+			c.d.fail(c.at("path"), "required when type is file")
+		}
+	case SourceEnv:
+		used = []string{"var"}
+		switch s.Env = env; {
+		case env == "":
+			c.d.fail(c.at("var"), "required when type is env (the name of the environment variable)")
+		case strings.ContainsAny(env, "= \t"):
+			c.d.fail(c.at("var"), "%s is not an environment variable name", quote(env))
+		}
+	case SourceGitHubActions:
+		used = []string{"audience"}
+		if s.Audience = aud; aud == "" {
+			c.d.fail(c.at("audience"), "required when type is github_actions (the aud your IdP expects)")
+		}
+	case SourceExec:
+		used = []string{"command", "timeout", "timeoutMs"}
+		if s.Command = command; !c.has("command") {
+			c.d.fail(c.at("command"), "required when type is exec (the program and its arguments, e.g. [\"/bin/get-token\", \"--audience\", \"x\"])")
+		}
+		s.Timeout = DefaultExecTimeout
+		if hasTimeout {
+			s.Timeout = timeout
+		}
+	default:
+		c.oneOf("type", s.Type, sourceTypes)
+		return s
+	}
+	for _, k := range sourceFields[1:] {
+		if c.has(k) && !slices.Contains(used, k) {
+			hint := ""
+			if s.Type == SourceKubernetesSA && k == "path" {
+				hint = " (did you mean tokenPath?)"
+			}
+			c.d.warn(c.at(k), "ignored for type %s%s", s.Type, hint)
+		}
+	}
+	c.warnUnknown(sourceFields)
+	return s
+}
+
+func readTokenExchange(o object) TokenExchange {
+	var te TokenExchange
+	if aud := o.str("tokenExchangeAudience"); aud != "" {
+		te.Audience = []string{aud}
+	}
+	c, ok := o.child("tokenExchange")
+	if !ok {
+		return te
+	}
+	te.SubjectTokenType = tokenType(c, "subjectTokenType")
+	te.ActorTokenType = tokenType(c, "actorTokenType")
+	te.RequestedTokenType = tokenType(c, "requestedTokenType")
+	if c.has("audience") {
+		if te.Audience != nil {
+			o.d.fail(c.at("audience"), "set only one of tokenExchangeAudience and tokenExchange.audience")
+		}
+		te.Audience = c.strList("audience", false)
+	}
+	te.Resource = c.strList("resource", false)
+	for i, r := range te.Resource {
+		if !isAbsoluteURI(r) {
+			p := c.at("resource")
+			if v, _ := c.get("resource"); isArray(v) {
+				p += "[" + strconv.Itoa(i) + "]"
+			}
+			o.d.fail(p, "%s is not an absolute URI (RFC 8693 §2.1)", quote(r))
+		}
+	}
+	c.warnUnknown([]string{"subjectTokenType", "actorTokenType", "requestedTokenType", "audience", "resource"})
+	return te
+}
+
+// tokenTypeAliases are short names for the RFC 8693 §3 token types.
+var tokenTypeAliases = []string{"jwt", "id_token", "access_token", "refresh_token", "saml1", "saml2"}
+
+// tokenType reads a token type URI; the short names of tokenTypeAliases
+// expand to urn:ietf:params:oauth:token-type:<name>.
+func tokenType(o object, key string) string {
+	s := o.str(key)
+	if s == "" {
+		return ""
+	}
+	if slices.Contains(tokenTypeAliases, s) {
+		return "urn:ietf:params:oauth:token-type:" + s
+	}
+	if !isAbsoluteURI(s) {
+		o.d.fail(o.at(key), "%s is not a token type URI; use e.g. %s, or a short name: %s",
+			quote(s), TokenTypeJWT, strings.Join(tokenTypeAliases, ", "))
+		return ""
+	}
+	return s
+}
+
+// readCommand reads the exec command: an array of strings, never a shell
+// string.
+func readCommand(c object) []string {
+	v, ok := c.get("command")
+	if !ok {
+		return nil
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		c.d.fail(c.at("command"), "expected an array of strings (the program and its arguments; no shell), got %s", typeName(v))
+		return nil
+	}
+	if len(arr) == 0 {
+		c.d.fail(c.at("command"), "must name a program")
+		return nil
+	}
+	return c.strList("command", false)
+}
+
+func isArray(v any) bool {
+	_, ok := v.([]any)
+	return ok
+}

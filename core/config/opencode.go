@@ -1,0 +1,148 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// opencodeGlobals are the keys of pluginConfig.oauth2ModelSync besides
+// servers[] (upstream OAuth2ModelSyncConfigInput) plus fedtoken's
+// duration-string spellings.
+var opencodeGlobals = []string{
+	"servers", "cacheNamespace", "httpTimeoutMs", "tokenExpirySkewMs", "logLevel",
+	"httpTimeout", "tokenExpirySkew",
+}
+
+// oauthOptionKeys are the keys of provider.<id>.options upstream looks
+// for, in order.
+var oauthOptionKeys = []string{"oauth2", "oauth2ModelSync"}
+
+// parseOpenCode reads an upstream opencode.json: every
+// pluginConfig.oauth2ModelSync.servers[] entry, then every
+// provider.<id>.options.oauth2 (which wins over a server with the same id,
+// as upstream). Providers without an OAuth block are not OAuth providers
+// and are skipped.
+func parseOpenCode(root object) *File {
+	d := root.d
+	f := &File{Format: FormatOpenCode}
+	byID := map[string]Provider{}
+	serverAt := map[string]string{}
+
+	providers, hasProviders := root.child("provider")
+
+	t := defaultTiming
+	var servers []any
+	if pc, ok := root.child("pluginConfig"); ok {
+		if sync, ok := pc.child("oauth2ModelSync"); ok {
+			t = readTiming(sync, defaultTiming)
+			f.Cache.Namespace = sync.str("cacheNamespace")
+			sync.warnUnknown(opencodeGlobals)
+			if v, ok := sync.get("servers"); ok {
+				if arr, isArr := v.([]any); isArr {
+					servers = arr
+				} else {
+					d.fail(sync.at("servers"), "expected an array of servers, got %s", typeName(v))
+				}
+			}
+		}
+	}
+
+	for i, v := range servers {
+		path := "pluginConfig.oauth2ModelSync.servers[" + strconv.Itoa(i) + "]"
+		s, ok := d.asObject(path, v)
+		if !ok {
+			continue
+		}
+		p := Provider{ID: s.str("id"), Name: s.str("name"), BaseURL: s.str("baseURL")}
+		if p.ID == "" {
+			d.fail(s.at("id"), "required")
+			continue
+		}
+		if prev, dup := serverAt[p.ID]; dup {
+			d.fail(s.at("id"), "duplicate id %s (also %s)", quote(p.ID), prev)
+			continue
+		}
+		serverAt[p.ID] = path
+		// Upstream names the provider after provider.<id>.name when set.
+		if hasProviders {
+			if e, ok := providers.m[p.ID].(map[string]any); ok {
+				if n, isStr := e["name"].(string); isStr && strings.TrimSpace(n) != "" && printable(n) {
+					p.Name = strings.TrimSpace(n)
+				}
+			}
+		}
+		readProvider(s, &p, t)
+		s.warnUnknown(identityFields, upstreamFields, upstreamIgnored, extensionFields)
+		finish(d, &p, func(field string) string { return joinPath(path, field) })
+		byID[p.ID] = p
+	}
+
+	var skipped []string
+	if hasProviders {
+		for _, id := range providers.keys() {
+			entry, ok := providers.get(id)
+			if !ok {
+				continue
+			}
+			path := providers.at(id)
+			e, isObj := entry.(map[string]any)
+			if !isObj {
+				skipped = append(skipped, id)
+				continue // not ours to judge
+			}
+			po := object{d: d, path: path, m: e}
+			opts, isObj := e["options"].(map[string]any)
+			if !isObj {
+				skipped = append(skipped, id)
+				continue
+			}
+			oo := object{d: d, path: po.at("options"), m: opts}
+			var oauth object
+			found := false
+			for _, k := range oauthOptionKeys {
+				if oo.has(k) {
+					oauth, found = oo.child(k)
+					break
+				}
+			}
+			if !found {
+				if !oo.has(oauthOptionKeys[0]) && !oo.has(oauthOptionKeys[1]) {
+					skipped = append(skipped, id)
+				}
+				continue
+			}
+			if !validID(d, path, id) {
+				continue
+			}
+			p := Provider{ID: id, Name: po.str("name"), BaseURL: oo.str("baseURL")}
+			readProvider(oauth, &p, t)
+			oauth.warnUnknown(upstreamFields, upstreamIgnored, extensionFields)
+			finish(d, &p, func(field string) string {
+				switch field {
+				case "name":
+					return po.at("name")
+				case "baseURL":
+					return oo.at("baseURL")
+				}
+				return oauth.at(field)
+			})
+			if prev, dup := serverAt[id]; dup {
+				d.warn(prev, "overridden by %s", oauth.path)
+			}
+			byID[id] = p
+		}
+	}
+
+	if len(byID) == 0 && len(d.errs) == 0 {
+		msg := "no OAuth provider: expected provider.<id>.options.oauth2 or pluginConfig.oauth2ModelSync.servers[]"
+		if len(skipped) > 0 {
+			msg += fmt.Sprintf("; providers without options.oauth2: %s", strings.Join(skipped, ", "))
+		}
+		d.errs = append(d.errs, fmt.Errorf("config %s: %s", d.file, msg))
+	}
+	for _, p := range byID {
+		f.Providers = append(f.Providers, p)
+	}
+	return f
+}

@@ -1,0 +1,96 @@
+package grant
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
+)
+
+// hintError adds advice to an IdP rejection whose usual cause is known.
+// The wrapped *oauth.Error stays reachable with errors.As / errors.Is.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() + "; hint: " + e.hint }
+func (e *hintError) Unwrap() error { return e.err }
+
+// Hint returns the advice attached to err by a grant, or "".
+func Hint(err error) string {
+	var h *hintError
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
+}
+
+// withHint wraps err with a hint when its *oauth.Error has a known cause.
+func withHint(grant string, auth oauth.ClientAuth, err error) error {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return err
+	}
+	if h := hintFor(grant, auth.Effective(), oe); h != "" {
+		return &hintError{err: err, hint: h}
+	}
+	return err
+}
+
+func hintFor(grant string, method oauth.AuthMethod, e *oauth.Error) string {
+	desc := strings.ToLower(e.Description)
+	switch e.Code {
+	case oauth.ErrRequestNotSupported.Code:
+		switch {
+		case strings.Contains(desc, "subject_token_type"):
+			return "set subjectTokenType to " + TokenTypeIDToken + " (Dex accepts only id_token and access_token subject tokens)"
+		case strings.Contains(desc, "requested_token_type"):
+			return "set requestedTokenType to " + TokenTypeAccessToken + " or " + TokenTypeIDToken
+		}
+	case oauth.ErrInvalidRequest.Code:
+		if strings.Contains(desc, "connector") {
+			return "set extraParams connector_id to the id of a Dex connector of type oidc whose issuer is the subject token's iss"
+		}
+	case oauth.ErrUnsupportedGrantType.Code:
+		return "the IdP does not offer the " + grant + " grant (Dex v2.45 has neither jwt_bearer nor client_credentials); enable it or choose another authFlow"
+	case oauth.ErrUnauthorizedClient.Code:
+		return "the client may not use the " + grant + " grant; enable it on the client at the IdP"
+	case oauth.ErrInvalidClient.Code:
+		return invalidClientHint(method)
+	case oauth.ErrInvalidGrant.Code:
+		return invalidGrantHint(grant, desc)
+	case oauth.ErrAccessDenied.Code:
+		if grant == nameTokenExchange {
+			return "the IdP refused the identity in the subject token; Dex's oidc connector needs the claim named by userNameKey (Kubernetes tokens have no \"name\": set userNameKey: sub)"
+		}
+	}
+	return ""
+}
+
+func invalidClientHint(method oauth.AuthMethod) string {
+	switch method {
+	case oauth.AuthFederated:
+		return "the IdP did not accept the platform token as client credentials: its aud must be exactly the realm issuer, its sub must match the client's configured subject (Keycloak jwt.credential.sub), and Keycloak rejects a client_id other than sub (set clientAuth.omitClientId)"
+	case oauth.AuthPrivateKeyJWT:
+		return "the IdP did not accept the signed client assertion: check the key registered for the client (and its kid) and the audience the IdP expects"
+	case oauth.AuthNone:
+		return "the IdP requires client authentication: set clientSecret or clientAuth.method"
+	}
+	return "check clientId and clientSecret, and whether the IdP expects client_secret_basic or client_secret_post (clientAuth.method)"
+}
+
+func invalidGrantHint(grant, desc string) string {
+	switch grant {
+	case nameRefresh:
+		return "the refresh token has expired or was revoked; sign in again"
+	case nameJWTBearer:
+		if strings.Contains(desc, "user not found") {
+			return "the IdP trusts the assertion's issuer but no user is linked to its subject; link the user to the identity provider (Keycloak federated identity)"
+		}
+		return "the IdP rejected the assertion: check that it trusts the assertion's iss, that aud is the IdP's issuer or token endpoint, and that the token is not expired or too old"
+	case nameTokenExchange:
+		return "the IdP rejected the subject token: check that it trusts the token's issuer, the token's aud, and subjectTokenType"
+	}
+	return ""
+}

@@ -1,0 +1,85 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/discovery"
+	"github.com/fedtoken/fedtoken/core/grant"
+	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/subject"
+)
+
+// wired is what New builds from a config.Provider.
+type wired struct {
+	subject subject.Source
+	grant   oauth.TokenSource
+}
+
+// wire maps the configuration onto the grant that serves p.AuthFlow. All
+// grant logic lives in the grant and login packages; this only translates.
+func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
+	var w wired
+	client := &oauth.Client{HTTPClient: hc}
+	if o.retry != nil {
+		client.Retry = *o.retry
+	}
+	disc := o.discovery
+	if disc == nil {
+		disc = &discovery.Client{HTTPClient: hc}
+	}
+	ep := grant.Endpoint{Issuer: p.Issuer, TokenURL: p.TokenEndpoint, Discovery: disc, AllowInsecureHTTP: p.AllowInsecureHTTP}
+
+	if p.SubjectTokenSource != nil {
+		src, err := newSubject(p.SubjectTokenSource, hc)
+		if err != nil {
+			return w, fmt.Errorf("subjectTokenSource: %w", err)
+		}
+		w.subject = src
+	}
+	auth, err := clientAuth(p, w.subject)
+	if err != nil {
+		return w, err
+	}
+	params := url.Values{}
+	for k, v := range p.ExtraParams {
+		params.Set(k, v)
+	}
+
+	switch p.AuthFlow {
+	case config.FlowJWTBearer:
+		if w.subject == nil {
+			return w, fmt.Errorf("authFlow jwt_bearer needs a subjectTokenSource")
+		}
+		w.grant = &grant.JWTBearer{Endpoint: ep, Client: client, Auth: auth, Assertion: w.subject,
+			Scopes: p.Scopes, Params: params}
+	case config.FlowTokenExchange:
+		if w.subject == nil {
+			return w, fmt.Errorf("authFlow token_exchange needs a subjectTokenSource")
+		}
+		te := &grant.TokenExchange{Endpoint: ep, Client: client, Auth: auth, Subject: w.subject,
+			SubjectTokenType:   p.TokenExchange.SubjectTokenType,
+			ActorTokenType:     p.TokenExchange.ActorTokenType,
+			RequestedTokenType: p.TokenExchange.RequestedTokenType,
+			Audience:           p.TokenExchange.Audience, Resource: p.TokenExchange.Resource,
+			Scopes: p.Scopes, Params: params}
+		if p.ActorTokenSource != nil {
+			actor, err := newSubject(p.ActorTokenSource, hc)
+			if err != nil {
+				return w, fmt.Errorf("actorTokenSource: %w", err)
+			}
+			te.Actor = actor
+		}
+		w.grant = te
+	case config.FlowClientCredentials:
+		w.grant = &grant.ClientCredentials{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes, Params: params}
+	case config.FlowAuthorizationCode, config.FlowDeviceCode:
+		w.grant = &interactive{id: p.ID, flow: p.AuthFlow,
+			refresh: &grant.Refresh{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes}}
+	default:
+		return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
+	}
+	return w, nil
+}
