@@ -331,21 +331,17 @@ func TestFileStoreLock(t *testing.T) {
 
 func TestDefaultDir(t *testing.T) {
 	home := t.TempDir()
-	tests := []struct {
+	type dirCase struct {
 		name, fedtoken, xdg string
-		want               string
-		wantErr            string
-	}{
+		want, wantErr       string
+	}
+	tests := []dirCase{
 		{"FEDTOKEN_CACHE_DIR wins", "/srv/cache", "/xdg", "/srv/cache", ""},
 		{"XDG_CACHE_HOME", "", "/xdg", "/xdg/fedtoken", ""},
 		{"relative XDG_CACHE_HOME", "", "rel", "", "XDG_CACHE_HOME"},
 	}
-	if runtime.GOOS == "linux" {
-		tests = append(tests, struct {
-			name, fedtoken, xdg string
-			want               string
-			wantErr            string
-		}{"user cache dir", "", "", filepath.Join(home, ".cache", "fedtoken"), ""})
+	if runtime.GOOS == "linux" { // os.UserCacheDir is $HOME/.cache only there
+		tests = append(tests, dirCase{"user cache dir", "", "", filepath.Join(home, ".cache", "fedtoken"), ""})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

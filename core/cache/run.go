@@ -11,7 +11,8 @@ import (
 // callers of TokenContext are served from the cache and never wait on the
 // IdP. If a refresh fails it keeps the current token in service and retries
 // with capped, jittered exponential backoff (WithBackoff); errors are
-// reported to the observer, never returned. Run one Run per Source.
+// reported to the observer, never returned. Run at most one Run per Source
+// at a time.
 func (s *Source) Run(ctx context.Context) error {
 	var (
 		failures int

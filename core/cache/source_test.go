@@ -498,3 +498,62 @@ func TestObserver(t *testing.T) {
 		t.Errorf("success event = %+v", got[1])
 	}
 }
+
+// TestHammer mixes readers, Invalidate, Refresh and Run on one Source under
+// the race detector: every read must yield a token, and acquisitions stay
+// bounded by the events that call for them.
+func TestHammer(t *testing.T) {
+	const (
+		readers     = 8
+		reads       = 2000
+		invalidates = 50
+		refreshes   = 50
+	)
+	up := &fakeSource{fn: func(_ context.Context, n int64) (*oauth2.Token, error) {
+		return &oauth2.Token{AccessToken: fmt.Sprintf("at-%d", n), Expiry: time.Now().Add(time.Hour)}, nil
+	}}
+	s := New(up)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- s.Run(ctx) }()
+
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Go(func() {
+			for range reads {
+				tok, err := s.TokenContext(ctx)
+				if err != nil || tok == nil || tok.AccessToken == "" {
+					t.Errorf("read: %v, %v", tok, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range invalidates {
+			if tok, ok := s.Peek(); ok {
+				s.Invalidate(tok)
+			}
+			if _, err := s.TokenContext(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Go(func() {
+		for range refreshes {
+			if _, err := s.Refresh(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	// One cold start, at most one per Invalidate and per Refresh.
+	if n := up.calls.Load(); n < refreshes || n > 1+invalidates+refreshes {
+		t.Fatalf("upstream calls = %d, want between %d and %d", n, refreshes, 1+invalidates+refreshes)
+	}
+}

@@ -209,9 +209,9 @@ type failingStore struct{}
 var errDisk = errors.New("disk on fire")
 
 func (failingStore) Load(context.Context, string) (*oauth2.Token, error) { return nil, errDisk }
-func (failingStore) Save(context.Context, string, *oauth2.Token) error  { return errDisk }
-func (failingStore) Delete(context.Context, string) error               { return errDisk }
-func (failingStore) Lock(context.Context, string) (func(), error)       { return nil, errDisk }
+func (failingStore) Save(context.Context, string, *oauth2.Token) error   { return errDisk }
+func (failingStore) Delete(context.Context, string) error                { return errDisk }
+func (failingStore) Lock(context.Context, string) (func(), error)        { return nil, errDisk }
 
 func TestStoreFailuresDoNotCostTheToken(t *testing.T) {
 	clock := newFakeClock()

@@ -146,7 +146,9 @@ func readSource(o object, key string) *SubjectSource {
 	var used []string
 	switch s.Type {
 	case "":
-		c.d.fail(c.at("type"), "required; one of %s", strings.Join(sourceTypes, ", "))
+		if !c.d.hasErr(c.at("type")) {
+			c.d.fail(c.at("type"), "required; one of %s", strings.Join(sourceTypes, ", "))
+		}
 		return s
 	case SourceKubernetesSA:
 		used = []string{"tokenPath"}

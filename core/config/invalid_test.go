@@ -49,7 +49,6 @@ func TestParseInvalid(t *testing.T) {
 				ocPath + "scopes[1]: expected a string, got number",
 				ocPath + "pkce: expected a boolean (true or false), got string",
 				ocPath + "redirectPort: expected a number, got string",
-				ocPath + "clientId: required",
 			},
 		},
 		{
@@ -192,6 +191,7 @@ providers:
   d: {issuer: "https://idp.example.com", clientId: c, authFlow: jwt_bearer, subjectTokenSource: {type: exec, command: []}}
   e: {issuer: "https://idp.example.com", clientId: c, authFlow: jwt_bearer, subjectTokenSource: {tokenPath: /t}}
   f: {issuer: "https://idp.example.com", clientId: c, authFlow: jwt_bearer, subjectTokenSource: kubernetes_sa}
+  g: {issuer: "https://idp.example.com", clientId: c, authFlow: jwt_bearer, subjectTokenSource: {type: 1}}
 `,
 			want: []string{
 				"config fedtoken.yaml: providers.a.subjectTokenSource.path: required when type is file",
@@ -200,7 +200,7 @@ providers:
 				"config fedtoken.yaml: providers.d.subjectTokenSource.command: must name a program",
 				"config fedtoken.yaml: providers.e.subjectTokenSource.type: required; one of kubernetes_sa, file, env, github_actions, exec",
 				"config fedtoken.yaml: providers.f.subjectTokenSource: expected an object, got string",
-				`config fedtoken.yaml: providers.f.subjectTokenSource: required when authFlow is jwt_bearer; e.g. {"type": "kubernetes_sa"}`,
+				"config fedtoken.yaml: providers.g.subjectTokenSource.type: expected a string, got number",
 			},
 		},
 		{
@@ -275,6 +275,26 @@ providers:
 			file: "fedtoken.yaml",
 			data: "providers:\n- id: miaou\n",
 			want: []string{"config fedtoken.yaml: providers: expected an object mapping provider id to provider, got array"},
+		},
+		{
+			name: "a rejected authFlow does not cascade",
+			file: "fedtoken.yaml",
+			data: "providers:\n  miaou:\n    clientId: c\n    authFlow: jwt-bearer\n    clientAuth: {method: basic}\n",
+			want: []string{
+				nPath + `authFlow: "jwt-bearer" is not one of authorization_code, device_code, client_credentials, jwt_bearer, token_exchange`,
+				nPath + `clientAuth.method: "basic" is not one of auto, client_secret_basic, client_secret_post, none, private_key_jwt, federated`,
+				nPath + "issuer: required (or set tokenEndpoint)",
+			},
+		},
+		{
+			name: "control characters are refused without echoing the value",
+			file: "opencode.json",
+			data: oc(`{` + jb + `, "clientSecret": "` + secretValue + `\u0001", "scopes": ["a\u007f"], "extraParams": {"k": "\u0085"}}`),
+			want: []string{
+				ocPath + "clientSecret: contains a control character",
+				ocPath + "scopes[0]: contains a control character",
+				ocPath + "extraParams.k: contains a control character",
+			},
 		},
 		{
 			name: "native empty providers",

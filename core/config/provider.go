@@ -79,7 +79,7 @@ type Provider struct {
 	// 0 picks a free port.
 	RedirectPort int `json:"redirectPort,omitempty"`
 	// CAFile is a PEM bundle trusted, in addition to the system roots, for
-	// this provider's IdP and BaseURL.
+	// this provider's IdP.
 	CAFile string `json:"caFile,omitempty"`
 	// AllowInsecureHTTP permits http:// URLs to non-loopback hosts.
 	AllowInsecureHTTP bool `json:"allowInsecureHTTP,omitempty"`

@@ -30,15 +30,22 @@ func finish(d *decoder, p *Provider, at pathFunc) {
 		p.TokenExchange.ActorTokenType = TokenTypeJWT
 	}
 
-	checkEndpoints(d, p, at)
-	if p.ClientID == "" {
+	// A field whose value was rejected is unknown, not missing; the rules
+	// that depend on it are skipped rather than reported twice.
+	flowOK := !d.hasErr(at("authFlow"))
+	sourceOK := !d.hasErr(at("subjectTokenSource"))
+
+	checkEndpoints(d, p, at, flowOK)
+	if p.ClientID == "" && !d.hasErr(at("clientId")) {
 		d.fail(at("clientId"), "required")
 	}
-	checkCredentials(d, p, at)
+	if flowOK && sourceOK && !d.hasErr(at("clientAuth")+".method") {
+		checkCredentials(d, p, at)
+	}
 
 	switch p.AuthFlow {
 	case FlowJWTBearer, FlowTokenExchange:
-		if p.SubjectTokenSource == nil {
+		if p.SubjectTokenSource == nil && flowOK && sourceOK {
 			d.fail(at("subjectTokenSource"), "required when authFlow is %s; e.g. {\"type\": \"kubernetes_sa\"}", p.AuthFlow)
 		}
 	}
@@ -55,11 +62,12 @@ func finish(d *decoder, p *Provider, at pathFunc) {
 
 // checkEndpoints checks that the flow can find its endpoints and that every
 // URL is absolute and https (or loopback, or allowInsecureHTTP).
-func checkEndpoints(d *decoder, p *Provider, at pathFunc) {
-	if p.Issuer == "" && p.TokenEndpoint == "" {
+func checkEndpoints(d *decoder, p *Provider, at pathFunc, flowOK bool) {
+	issuerOK := !d.hasErr(at("issuer"))
+	if p.Issuer == "" && p.TokenEndpoint == "" && issuerOK && !d.hasErr(at("tokenEndpoint")) {
 		d.fail(at("issuer"), "required (or set tokenEndpoint)")
 	}
-	if p.Issuer == "" {
+	if p.Issuer == "" && flowOK && issuerOK {
 		switch {
 		case p.AuthFlow == FlowAuthorizationCode && p.AuthorizationEndpoint == "":
 			d.fail(at("authorizationEndpoint"), "required when authFlow is authorization_code and issuer is not set")

@@ -16,14 +16,23 @@ import (
 // json.Number / string / bool / nil, collecting every error and warning
 // with its JSON path.
 type decoder struct {
-	file  string
-	errs  []error
-	warns []string
+	file   string
+	errs   []error
+	warns  []string
+	failed map[string]bool // paths with an error
 }
 
 func (d *decoder) fail(path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)})
+	if d.failed == nil {
+		d.failed = map[string]bool{}
+	}
+	d.failed[path] = true
 }
+
+// hasErr reports whether path already has an error, so that a rule that
+// depends on the field does not pile a second, misleading error on it.
+func (d *decoder) hasErr(path string) bool { return d.failed[path] }
 
 func (d *decoder) warn(path, format string, args ...any) {
 	d.warns = append(d.warns, path+": "+fmt.Sprintf(format, args...))

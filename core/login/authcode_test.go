@@ -135,7 +135,7 @@ func TestAuthCodeSuccess(t *testing.T) {
 		t.Errorf("browser saw %d %q", b.status, b.body)
 	}
 	p := prompts()
-	if len(p) != 1 || !p[0].BrowserOpened || !strings.HasPrefix(p[0].AuthorizeURL, ep.AuthorizationURL) {
+	if len(p) != 1 || !p[0].BrowserOpened || !strings.HasPrefix(p[0].AuthorizeURL, strings.TrimSuffix(ep.AuthorizationURL, "?prompt=login")+"?") {
 		t.Errorf("prompts = %+v", p)
 	}
 }

@@ -155,14 +155,17 @@ func parseDeviceAuthorization(body []byte, endpoint string, now time.Time) (*dev
 	}, nil
 }
 
-// seconds parses a positive number of seconds; empty means def.
+// seconds parses a number of seconds; empty or 0 means def.
 func seconds(n json.Number, def time.Duration) (time.Duration, error) {
 	if n == "" {
 		return def, nil
 	}
 	v, err := strconv.ParseFloat(string(n), 64)
-	if err != nil || v <= 0 || v > 86400*365 {
-		return 0, errors.New("is not a positive number of seconds")
+	if err != nil || v < 0 || v > 86400*365 {
+		return 0, errors.New("is not a number of seconds between 0 and one year")
+	}
+	if v == 0 {
+		return def, nil
 	}
 	return time.Duration(v * float64(time.Second)), nil
 }

@@ -38,7 +38,7 @@ func newDeviceIdP(t *testing.T, script ...func(w http.ResponseWriter)) (*deviceI
 			"interval":                  5,
 		},
 		script:    script,
-		verifiers: make(chan string, 100),
+		verifiers: make(chan string, 1000),
 	}
 	srv := serve(t, map[string]http.HandlerFunc{
 		"/device": func(w http.ResponseWriter, r *http.Request) {
@@ -62,9 +62,9 @@ func newDeviceIdP(t *testing.T, script ...func(w http.ResponseWriter)) (*deviceI
 	return d, Endpoints{DeviceAuthorizationURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}
 }
 
-func pending(w http.ResponseWriter) { oauthError(w, http.StatusBadRequest, "authorization_pending") }
+func pending(w http.ResponseWriter)  { oauthError(w, http.StatusBadRequest, "authorization_pending") }
 func slowDown(w http.ResponseWriter) { oauthError(w, http.StatusBadRequest, "slow_down") }
-func granted(w http.ResponseWriter) { writeJSON(w, http.StatusOK, tokenBody("rt-1")) }
+func granted(w http.ResponseWriter)  { writeJSON(w, http.StatusOK, tokenBody("rt-1")) }
 
 func newDevice(ep Endpoints, ui UI, clock *fakeClock) *DeviceCode {
 	return &DeviceCode{
@@ -224,7 +224,7 @@ func TestDeviceAuthorizationResponse(t *testing.T) {
 		{name: "no user_code", body: `{"device_code":"d","verification_uri":"https://v"}`, wantErr: "has no user_code"},
 		{name: "no device_code", body: `{"user_code":"U","verification_uri":"https://v"}`, wantErr: "has no device_code"},
 		{name: "no verification_uri", body: `{"device_code":"d","user_code":"U"}`, wantErr: "has no verification_uri"},
-		{name: "bad interval", body: `{"device_code":"d","user_code":"U","verification_uri":"https://v","interval":-1}`, wantErr: "interval is not a positive number"},
+		{name: "bad interval", body: `{"device_code":"d","user_code":"U","verification_uri":"https://v","interval":-1}`, wantErr: "interval is not a number of seconds"},
 		{name: "not an object", body: `[1]`, wantErr: "is not a JSON object"},
 	}
 	for _, tt := range tests {

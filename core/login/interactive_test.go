@@ -36,15 +36,19 @@ func TestInteractiveRenew(t *testing.T) {
 		{name: "no previous token logs in", prev: nil, want: "login", wantLogins: 1},
 		{name: "no refresh token logs in", prev: &oauth2.Token{AccessToken: "old"}, want: "login", wantLogins: 1},
 		{name: "rejected refresh token logs in", prev: withRT,
-			refresh: func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, &oauth.Error{Code: "invalid_grant"} },
-			want:    "login", wantLogins: 1},
+			refresh: func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+				return nil, &oauth.Error{Code: "invalid_grant"}
+			},
+			want: "login", wantLogins: 1},
 		{name: "IdP down: no login prompt", prev: withRT,
 			refresh: func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
 				return nil, &oauth.Error{Code: "temporarily_unavailable", StatusCode: 503}
 			},
 			wantIs: oauth.ErrTemporarilyUnavail},
 		{name: "rejected and non-interactive says both", prev: withRT,
-			refresh: func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, &oauth.Error{Code: "invalid_grant"} },
+			refresh: func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+				return nil, &oauth.Error{Code: "invalid_grant"}
+			},
 			loginErr: ErrNonInteractive, wantLogins: 1, wantIs: ErrNonInteractive, wantMsg: "refresh token was rejected: oauth2: invalid_grant"},
 	}
 	for _, tt := range tests {
