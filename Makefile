@@ -24,8 +24,9 @@ test/%: vet/%
 vet/%:
 	cd $* && $(GO) vet ./...
 
-$(TOOLS_DIR)/staticcheck: tools/go.mod
-	cd tools && GOBIN=$(TOOLS_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck
+# Tools are pinned with `tool` directives in tools/go.mod (not in go.work).
+$(TOOLS_DIR)/staticcheck: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off $(GO) build -o $(TOOLS_DIR)/staticcheck honnef.co/go/tools/cmd/staticcheck
 
 lint: $(TOOLS_DIR)/staticcheck
 	@out=$$(gofmt -l $(ALL_GO_MOD_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -33,7 +34,8 @@ lint: $(TOOLS_DIR)/staticcheck
 	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && GOWORK=off $(GO) build ./...) || { echo "GOWORK=off build failed in $$d"; exit 1; }; done
 
 tidy:
-	@for d in $(ALL_GO_MOD_DIRS) tools; do (cd $$d && $(GO) mod tidy) || exit 1; done
+	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && $(GO) mod tidy) || exit 1; done
+	cd tools && GOWORK=off $(GO) mod tidy
 
 check-tidy: tidy
 	@git diff --exit-code -- '**/go.mod' '**/go.sum' || { echo "go mod tidy changed files: run make tidy"; exit 1; }

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -178,8 +177,6 @@ func grantCases() []grantCase {
 		}},
 	}
 }
-
-var errBoom = errors.New("boom")
 
 func testClientAuth() oauth.ClientAuth {
 	return oauth.ClientAuth{ClientID: "fedtoken-client", ClientSecret: testClientSecret}

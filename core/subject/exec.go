@@ -128,11 +128,7 @@ func stderrSummary(stderr *tailBuffer, stdout string) string {
 	if len(stderr.buf) == 0 {
 		return ""
 	}
-	var secrets []string
-	for _, f := range strings.Fields(stdout) {
-		secrets = append(secrets, f)
-	}
-	if s := summarise(stderr.buf, secrets...); s != "" {
+	if s := summarise(stderr.buf, strings.Fields(stdout)...); s != "" {
 		return "; stderr: " + s
 	}
 	return ""
