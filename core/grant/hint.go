@@ -2,7 +2,10 @@ package grant
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/core/jwt"
 
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
@@ -27,15 +30,50 @@ func Hint(err error) string {
 }
 
 // withHint wraps err with a hint when its *oauth.Error has a known cause.
-func withHint(grant string, auth oauth.ClientAuth, err error) error {
+// presented is the platform JWT the request carried (assertion,
+// subject_token or federated client_assertion), if any: when the IdP
+// rejected it, the hint shows its iss, sub and aud — the claims an IdP's
+// trust policy checks — so a wrong audience is visible at once. The token
+// itself never appears.
+func withHint(grant string, auth oauth.ClientAuth, presented string, err error) error {
 	var oe *oauth.Error
 	if !errors.As(err, &oe) {
 		return err
 	}
-	if h := hintFor(grant, auth.Effective(), oe); h != "" {
+	h := hintFor(grant, auth.Effective(), oe)
+	if h != "" && rejectsIdentity(oe) {
+		if c := describePresented(presented); c != "" {
+			h += "; the presented token has " + c
+		}
+	}
+	if h != "" {
 		return &hintError{err: err, hint: h}
 	}
 	return err
+}
+
+// rejectsIdentity reports whether e is the IdP refusing the presented
+// identity (as opposed to the request's shape).
+func rejectsIdentity(e *oauth.Error) bool {
+	switch e.Code {
+	case oauth.ErrInvalidGrant.Code, oauth.ErrInvalidClient.Code, oauth.ErrAccessDenied.Code, oauth.ErrUnauthorizedClient.Code:
+		return true
+	}
+	return false
+}
+
+// describePresented summarises the trust-relevant claims of a JWT, or ""
+// when tok is not one.
+func describePresented(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	_, c, err := jwt.Decode(tok)
+	if err != nil {
+		return ""
+	}
+	aud := "[" + strings.Join(c.Audience, " ") + "]"
+	return fmt.Sprintf("iss=%q sub=%q aud=%s", c.Issuer, c.Subject, aud)
 }
 
 func hintFor(grant string, method oauth.AuthMethod, e *oauth.Error) string {

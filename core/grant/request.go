@@ -38,9 +38,19 @@ func (r request) do(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.grant, err)
 	}
-	tok, err := r.client.Token(ctx, tokenURL, r.form, r.auth)
+	auth := r.auth
+	var federated string // the platform JWT a federated client authentication presented
+	if assertion := auth.Assertion; assertion != nil {
+		auth.Assertion = func(ctx context.Context) (string, error) {
+			tok, err := assertion(ctx)
+			federated = tok
+			return tok, err
+		}
+	}
+	tok, err := r.client.Token(ctx, tokenURL, r.form, auth)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.grant, withHint(r.grant, r.auth, err))
+		presented := r.form.Get("assertion") + r.form.Get("subject_token") + federated
+		return nil, fmt.Errorf("%s: %w", r.grant, withHint(r.grant, r.auth, presented, err))
 	}
 	return tok, nil
 }
