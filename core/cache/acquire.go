@@ -44,6 +44,16 @@ func (s *Source) obtain(ctx context.Context, cur *entry, m mode, ev *Event) (*oa
 		prev = cur.tok
 	}
 	if s.store != nil {
+		if s.locker != nil && m != modeForce {
+			// Stores write atomically, so a token another process saved
+			// can be read without the lock: a warm start takes no lock.
+			if stored, err := s.store.Load(ctx, s.key); err == nil && stored != nil {
+				if e := s.adopt(stored, cur, m); e != nil {
+					ev.FromStore = true
+					return stored, e, nil
+				}
+			}
+		}
 		if s.locker != nil {
 			unlock, err := s.locker.Lock(ctx, s.key)
 			switch {

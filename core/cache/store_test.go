@@ -141,6 +141,28 @@ func (l lockSignalStore) Lock(ctx context.Context, key string) (func(), error) {
 	return l.MemoryStore.Lock(ctx, key)
 }
 
+// TestWarmStartTakesNoLock: a valid stored token is adopted without the
+// cross-process lock (stores write atomically), so a warm CLI run does no
+// more than one read.
+func TestWarmStartTakesNoLock(t *testing.T) {
+	clock := newFakeClock()
+	store := lockSignalStore{&MemoryStore{}, make(chan struct{}, 1)}
+	store.Save(context.Background(), "k", &oauth2.Token{AccessToken: "from-disk", Expiry: clock.Now().Add(time.Hour)})
+	up := &fakeSource{fn: lifetime(clock, time.Hour)}
+	s := New(up, WithClock(clock.Now), WithStore(store, "k"))
+	if tok, err := s.Token(); err != nil || tok.AccessToken != "from-disk" {
+		t.Fatalf("warm start = %v, %v; want the stored token", tok, err)
+	}
+	select {
+	case <-store.locking:
+		t.Fatal("a warm start took the lock")
+	default:
+	}
+	if n := up.calls.Load(); n != 0 {
+		t.Fatalf("upstream calls = %d, want 0", n)
+	}
+}
+
 // TestSourceRechecksStoreUnderLock: another process acquires and saves while
 // this one waits for the lock; this one then uses that token.
 func TestSourceRechecksStoreUnderLock(t *testing.T) {

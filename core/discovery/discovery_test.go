@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -308,5 +309,21 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-tick.C:
 		}
+	}
+}
+
+// An unreachable issuer keeps the network error reachable, so frontends can
+// tell "nothing listens there" from an IdP answer.
+func TestUnreachableIssuerWrapsNetworkError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	issuer := srv.URL + "/realms/gone"
+	srv.Close() // nothing listens there any more
+	_, err := (&Client{}).Discover(context.Background(), issuer)
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Fatalf("err = %v, want a wrapped *net.OpError", err)
+	}
+	if !strings.Contains(err.Error(), issuer) {
+		t.Errorf("error %q does not name the issuer", err)
 	}
 }

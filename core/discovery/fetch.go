@@ -41,8 +41,10 @@ func (c *Client) fetch(ctx context.Context, issuer string) (*Metadata, error) {
 		case errors.As(err, new(notHere)):
 			tried = append(tried, fmt.Sprintf("GET %s: %v", oauth.RedactURL(u), err))
 		default: // the server is unreachable: the other URLs would fail alike
-			tried = append(tried, fmt.Sprintf("GET %s: %v", oauth.RedactURL(u), err))
-			return nil, fmt.Errorf("discovery: issuer %s: %s", oauth.RedactURL(issuer), strings.Join(tried, "; "))
+			// %w keeps the network error (connection refused, TLS, timeout)
+			// reachable for callers that classify failures.
+			return nil, fmt.Errorf("discovery: issuer %s: %s: %w", oauth.RedactURL(issuer),
+				strings.Join(append(tried, "GET "+oauth.RedactURL(u)), "; "), err)
 		}
 	}
 	return nil, fmt.Errorf("discovery: no metadata for issuer %s: %s", oauth.RedactURL(issuer), strings.Join(tried, "; "))

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 func TestSubjectTokenReadFreshEveryTime(t *testing.T) {
@@ -53,11 +54,12 @@ func TestSubjectErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"exchange read error", &TokenExchange{Endpoint: ep, Subject: failing}, "token_exchange: read subject token: subject: kubernetes_sa /var/run/secrets/tokens/oauth2/token: token expired"},
-		{"actor read error", &TokenExchange{Endpoint: ep, Subject: empty, Actor: failing}, "token_exchange: read subject token: fake empty returned an empty token"},
+		{"actor read error", &TokenExchange{Endpoint: ep, Subject: empty, Actor: failing}, "token_exchange: read subject token: subject: fake empty: no subject token"},
 		{"bearer no source", &JWTBearer{Endpoint: ep}, "jwt_bearer: no assertion source configured"},
 		{"exchange no source", &TokenExchange{Endpoint: ep}, "token_exchange: no subject token source configured"},
 		{"actor error", &TokenExchange{Endpoint: ep, Subject: newFakeSource("s", "x"), Actor: failing}, "token_exchange: read actor token: subject: kubernetes_sa"},
-		{"federated read error", &ClientCredentials{Endpoint: ep, Auth: oauth.ClientAuth{Method: oauth.AuthFederated, Assertion: failing.SubjectToken}},
+		{"federated read error", &ClientCredentials{Endpoint: ep, Auth: oauth.ClientAuth{Method: oauth.AuthFederated,
+			Assertion: func(ctx context.Context) (string, error) { return subject.Read(ctx, failing) }}},
 			"client_credentials: oauth: client auth federated: read assertion: subject: kubernetes_sa"},
 	}
 	for _, tt := range tests {
@@ -65,6 +67,10 @@ func TestSubjectErrors(t *testing.T) {
 			_, err := tt.ts.TokenContext(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
+			var se *subject.Error
+			if strings.Contains(tt.name, "no source") == errors.As(err, &se) {
+				t.Errorf("errors.As(*subject.Error) = %v; want it for every failed read and only then", se != nil)
 			}
 		})
 	}

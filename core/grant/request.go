@@ -61,12 +61,9 @@ func readToken(ctx context.Context, grant, role string, src subject.Source) (str
 	if src == nil {
 		return "", fmt.Errorf("%s: no %s source configured", grant, role)
 	}
-	tok, err := src.SubjectToken(ctx)
+	tok, err := subject.Read(ctx, src)
 	if err != nil {
 		return "", fmt.Errorf("%s: read %s: %w", grant, role, err)
-	}
-	if tok == "" {
-		return "", fmt.Errorf("%s: read %s: %s returned an empty token", grant, role, src)
 	}
 	return tok, nil
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
@@ -39,7 +40,7 @@ func clientAuth(p config.Provider, sub subject.Source) (oauth.ClientAuth, error)
 		if sub == nil {
 			return a, errors.New("clientAuth.method federated needs a subjectTokenSource (the platform JWT sent as client_assertion)")
 		}
-		a.Assertion = sub.SubjectToken
+		a.Assertion = func(ctx context.Context) (string, error) { return subject.Read(ctx, sub) }
 	}
 	if err := a.Validate(); err != nil {
 		return a, fmt.Errorf("clientAuth: %w", err)

@@ -1,0 +1,47 @@
+package cmd
+
+import (
+	"github.com/fedtoken/fedtoken/core/config"
+
+	"github.com/fedtoken/fedtoken/cli/internal/configpath"
+	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
+)
+
+// ConfigPath returns the configuration file this run reads (see package
+// configpath for the lookup order).
+func (e *Env) ConfigPath() (string, error) {
+	p, err := configpath.Find(e.Flags.Config, configpath.Env{Getenv: e.Getenv})
+	return p, exitcode.New(exitcode.Config, err)
+}
+
+// LoadConfig finds and parses the configuration file and logs its
+// warnings. Its errors exit with status 3.
+func (e *Env) LoadConfig() (*config.File, error) {
+	path, err := e.ConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		return nil, exitcode.New(exitcode.Config, err)
+	}
+	for _, w := range f.Warnings {
+		e.Logger.Warn("config: "+w, "file", path)
+	}
+	e.Logger.Debug("config loaded", "file", path, "format", f.Format, "providers", len(f.Providers))
+	return f, nil
+}
+
+// LoadProvider loads the configuration and selects a provider: id, or
+// the only one when id is "".
+func (e *Env) LoadProvider(id string) (*config.File, *config.Provider, error) {
+	f, err := e.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := f.Provider(id)
+	if err != nil {
+		return nil, nil, exitcode.New(exitcode.Config, err)
+	}
+	return f, p, nil
+}

@@ -1,0 +1,68 @@
+package exitcode
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io/fs"
+	"net"
+
+	"github.com/fedtoken/fedtoken/core/jwt"
+	"github.com/fedtoken/fedtoken/core/login"
+	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/subject"
+)
+
+// Of returns the exit status for err: 0 for nil, the code of an *Error
+// a command chose, else the class of the cause (see the constants).
+func Of(err error) int {
+	if err == nil {
+		return OK
+	}
+	var chosen *Error
+	if errors.As(err, &chosen) {
+		return chosen.Code
+	}
+	var (
+		expired *subject.ExpiredError
+		oe      *oauth.Error
+		dnsErr  *net.DNSError
+		opErr   *net.OpError
+	)
+	switch {
+	case errors.Is(err, login.ErrNonInteractive), errors.Is(err, provider.ErrLoginRequired):
+		return LoginRequired
+	case errors.As(err, &expired), errors.Is(err, subject.ErrNoToken), errors.Is(err, jwt.ErrMalformed):
+		return Subject
+	case errors.As(err, &oe):
+		if oe.Retryable() {
+			return Network
+		}
+		return Rejected
+	case errors.Is(err, login.ErrNoRefreshToken):
+		return Rejected
+	case isCertificateError(err), errors.As(err, &dnsErr), errors.As(err, &opErr),
+		errors.Is(err, context.DeadlineExceeded):
+		return Network
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		// Configuration files are classified where they are read
+		// (LoadConfig, OpenProvider); a file missing later is the
+		// subject token's (or exec's command).
+		return Subject
+	}
+	return Failure
+}
+
+func isCertificateError(err error) bool {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+	)
+	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &record)
+}

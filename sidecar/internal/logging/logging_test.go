@@ -1,0 +1,57 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+const jwtLike = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
+
+func TestNewRedacts(t *testing.T) {
+	tests := []struct {
+		name   string
+		log    func(*slog.Logger)
+		secret string
+		want   string // a substring the line must still contain
+	}{
+		{"access_token key", func(l *slog.Logger) { l.Info("got", "access_token", "s3cr3t-value") }, "s3cr3t-value", `"access_token":"[REDACTED]"`},
+		{"Authorization key", func(l *slog.Logger) { l.Info("hdr", "Authorization", "Bearer abc.def") }, "abc.def", `"Authorization":"[REDACTED]"`},
+		{"client-secret key", func(l *slog.Logger) { l.Info("cfg", "client-secret", "hunter2") }, "hunter2", `"client-secret":"[REDACTED]"`},
+		{"bearer in message", func(l *slog.Logger) { l.Info("sent Bearer abcdef123 upstream") }, "abcdef123", `Bearer [REDACTED]`},
+		{"jwt in error", func(l *slog.Logger) { l.Warn("fail", "err", errors.New("bad assertion "+jwtLike)) }, jwtLike, `bad assertion [REDACTED]`},
+		{"jwt in group", func(l *slog.Logger) { l.Info("x", slog.Group("req", "url", "https://h/p?t="+jwtLike)) }, jwtLike, `https://h/p?t=[REDACTED]`},
+		{"plain values kept", func(l *slog.Logger) { l.Info("ok", "provider", "miaou", "status", 200) }, "", `"provider":"miaou"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tt.log(New(&buf, slog.LevelDebug))
+			line := buf.String()
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("not a JSON line: %s", line)
+			}
+			if tt.secret != "" && strings.Contains(line, tt.secret) {
+				t.Errorf("line leaks %q: %s", tt.secret, line)
+			}
+			if !strings.Contains(line, tt.want) {
+				t.Errorf("line %s does not contain %s", line, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
+		got, err := ParseLevel(in)
+		if err != nil || got != want {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseLevel("loud"); err == nil {
+		t.Error("ParseLevel(loud): want an error")
+	}
+}

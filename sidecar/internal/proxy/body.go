@@ -1,0 +1,53 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// bufferBody reads up to limit bytes of r.Body into memory. When the whole
+// body fits, r.Body becomes a replayable copy with GetBody set, so the
+// transport can retry after a 401. Otherwise the bytes already read are
+// put back in front of the rest and the body streams unbuffered.
+func bufferBody(r *http.Request, limit int64) error {
+	if limit <= 0 || (r.ContentLength > limit) {
+		return nil
+	}
+	var buf []byte
+	var err error
+	if r.ContentLength > 0 {
+		// Known length (the usual JSON request): one exact allocation. The
+		// server's body reader enforces the length.
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, buf)
+	} else {
+		buf, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return err
+		}
+		return errors.Join(errors.New("read request body"), err)
+	}
+	if int64(len(buf)) > limit {
+		r.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
+		return nil
+	}
+	_ = r.Body.Close()
+	r.ContentLength = int64(len(buf))
+	r.TransferEncoding = nil
+	r.Body = io.NopCloser(bytes.NewReader(buf))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	if len(buf) == 0 {
+		r.Body, r.GetBody = http.NoBody, nil
+	}
+	return nil
+}
+
+type prefixedBody struct {
+	io.Reader
+	io.Closer
+}
