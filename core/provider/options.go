@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/discovery"
@@ -18,6 +20,8 @@ type options struct {
 	observe    func(Event)
 	retry      *oauth.RetryPolicy
 	cacheOpts  []cache.Option
+	loginNow   func() time.Time
+	loginWait  func(ctx context.Context, d time.Duration) error
 }
 
 // WithStore persists tokens in store (for example a cache.FileStore), keyed
@@ -54,4 +58,10 @@ func WithRetry(p oauth.RetryPolicy) Option {
 // jitter, refresh-ahead fraction…); mostly for tests.
 func WithCacheOptions(opts ...cache.Option) Option {
 	return func(o *options) { o.cacheOpts = append(o.cacheOpts, opts...) }
+}
+
+// WithLoginClock sets the clock and the wait function of the interactive
+// login flows (device code polling); nil means real time. For tests.
+func WithLoginClock(now func() time.Time, wait func(ctx context.Context, d time.Duration) error) Option {
+	return func(o *options) { o.loginNow, o.loginWait = now, wait }
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/login"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
 )
@@ -23,6 +24,7 @@ type Provider struct {
 	cache   *cache.Source
 	store   cache.Store
 	key     string
+	login   func(login.UI) oauth.TokenSource // nil for machine flows
 }
 
 var _ oauth.TokenSource = (*Provider)(nil)
@@ -65,6 +67,7 @@ func New(p config.Provider, opts ...Option) (*Provider, error) {
 	}
 	for _, u := range []struct{ field, url string }{
 		{"issuer", p.Issuer}, {"tokenEndpoint", p.TokenEndpoint},
+		{"authorizationEndpoint", p.AuthorizationEndpoint}, {"deviceAuthorizationEndpoint", p.DeviceAuthorizationEndpoint},
 	} {
 		if u.url == "" {
 			continue
@@ -78,7 +81,7 @@ func New(p config.Provider, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	pr := &Provider{cfg: p, subject: w.subject, grant: w.grant, store: o.store, key: CacheKey(p)}
+	pr := &Provider{cfg: p, subject: w.subject, grant: w.grant, store: o.store, key: CacheKey(p), login: w.login}
 
 	copts := []cache.Option{cache.WithSkew(p.TokenExpirySkew)}
 	if o.store != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/discovery"
 	"github.com/fedtoken/fedtoken/core/grant"
+	"github.com/fedtoken/fedtoken/core/login"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
 )
@@ -16,6 +17,7 @@ import (
 type wired struct {
 	subject subject.Source
 	grant   oauth.TokenSource
+	login   func(login.UI) oauth.TokenSource // interactive flows only
 }
 
 // wire maps the configuration onto the grant that serves p.AuthFlow. All
@@ -78,6 +80,7 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 	case config.FlowAuthorizationCode, config.FlowDeviceCode:
 		w.grant = &interactive{id: p.ID, flow: p.AuthFlow,
 			refresh: &grant.Refresh{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes}}
+		w.login = newLogin(p, client, auth, disc, params, o)
 	default:
 		return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
 	}

@@ -3,14 +3,13 @@ package cmd
 import (
 	"github.com/fedtoken/fedtoken/core/config"
 
-	"github.com/fedtoken/fedtoken/cli/internal/configpath"
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
 )
 
 // ConfigPath returns the configuration file this run reads (see package
 // configpath for the lookup order).
 func (e *Env) ConfigPath() (string, error) {
-	p, err := configpath.Find(e.Flags.Config, configpath.Env{Getenv: e.Getenv})
+	p, err := config.Find(e.Flags.Config, config.SearchEnv{Getenv: e.Getenv})
 	return p, exitcode.New(exitcode.Config, err)
 }
 

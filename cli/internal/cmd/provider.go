@@ -48,6 +48,7 @@ func (e *Env) OpenProvider(f *config.File, p *config.Provider) (*provider.Provid
 	pr, err := provider.New(*p,
 		provider.WithStore(e.Store(f)),
 		provider.WithCacheOptions(cache.WithClock(e.Now)),
+		provider.WithLoginClock(e.Now, e.Wait),
 		provider.WithObserver(func(ev provider.Event) {
 			e.Logger.Info("token acquired", "provider", ev.Provider, "grant", ev.Grant, "renewed", ev.Renewed,
 				"fromStore", ev.FromStore, "duration", ev.Duration, "err", ev.Err)
@@ -81,21 +82,11 @@ func (e *Env) Login(ctx context.Context, pr *provider.Provider) (*oauth2.Token, 
 		ui.Show = func(p login.Prompt) { writePrompt(e.Streams.ErrOut, cfg.ID, p, e.Now()) }
 		ui.OpenBrowser = e.OpenBrowser
 	}
-	flow, err := login.New(cfg, login.Options{UI: ui, Wait: e.Wait})
-	if err != nil {
-		return nil, exitcode.New(exitcode.Config, err)
-	}
-	tok, err := flow.TokenContext(ctx)
+	tok, err := pr.Login(ctx, ui)
 	if errors.Is(err, login.ErrNonInteractive) {
 		return nil, fmt.Errorf("%w: run `fedtoken login %s` in a terminal (the token is then cached and renewed), or use a machine flow (jwt_bearer, token_exchange, client_credentials)", err, cfg.ID)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := pr.Store(ctx, tok); err != nil {
-		return nil, err
-	}
-	return tok, nil
+	return tok, err
 }
 
 // writePrompt tells the person what to do to finish a login.

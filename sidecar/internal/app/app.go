@@ -71,13 +71,9 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 		return nil, nil, fmt.Errorf("unexpected argument %q: fedtoken-sidecar takes only flags (see --help)", fs.Arg(0))
 	}
 
-	path := overrides.ConfigPath(env.Getenv)
-	if path == "" {
-		tried := strings.Join(settings.Candidates(env.Getenv), ", ")
-		if tried == "" {
-			tried = "nothing (neither OPENCODE_CONFIG_DIR nor HOME is set)"
-		}
-		return nil, nil, fmt.Errorf("no config file: pass --config or set FEDTOKEN_CONFIG; tried %s", tried)
+	path, err := overrides.ConfigPath(env.Getenv)
+	if err != nil {
+		return nil, nil, err
 	}
 	file, err := config.Load(path)
 	if err != nil {

@@ -292,7 +292,7 @@ func TestBuildErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"no config", nil, nil, "no config file: pass --config or set FEDTOKEN_CONFIG; tried nothing"},
+		{"no config", nil, nil, "no configuration file found: tried nothing"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "nope.json"},
 		{"only interactive providers", []string{"--config", interactive}, nil, "no provider the sidecar can serve"},
 		{"interactive provider asked for", []string{"--config", interactive, "--provider", "laptop"}, nil, `provider "laptop": authFlow authorization_code needs a person`},

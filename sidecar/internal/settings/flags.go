@@ -4,9 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fedtoken/fedtoken/core/config"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -158,49 +157,22 @@ func (o *Overrides) values(f Flag, getenv func(string) string) []string {
 	return out
 }
 
-// ConfigPath returns the config file, found as the fedtoken CLI finds it:
-// --config, else $FEDTOKEN_CONFIG (these two need not exist yet: loading
-// reports a missing file), else the first existing file among
-// Candidates. It returns "" when there is none.
-func (o *Overrides) ConfigPath(getenv func(string) string) string {
-	for _, f := range o.flags {
-		if f.Name == "config" {
-			if v := o.values(f, getenv); len(v) > 0 {
-				return v[len(v)-1]
+// ConfigPath returns the config file, found exactly as the fedtoken CLI
+// finds it (config.Find): --config, else $FEDTOKEN_CONFIG (both must
+// exist), else the first existing file among config.Candidates — the
+// seed's $OPENCODE_CONFIG_DIR/opencode.json first.
+func (o *Overrides) ConfigPath(getenv func(string) string) (string, error) {
+	var flag string
+	if _, ok := o.given["config"]; ok {
+		for _, f := range o.flags {
+			if f.Name == "config" {
+				if v := o.values(f, getenv); len(v) > 0 {
+					flag = v[len(v)-1]
+				}
 			}
 		}
 	}
-	for _, c := range Candidates(getenv) {
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return c
-		}
-	}
-	return ""
-}
-
-// Candidates lists the files tried when neither --config nor
-// $FEDTOKEN_CONFIG is set, in order: $OPENCODE_CONFIG_DIR/opencode.json
-// (the seed's ConfigMap mount), then in the user config directory
-// ($XDG_CONFIG_HOME, else $HOME/.config) fedtoken/config.yaml,
-// fedtoken/config.yml, fedtoken/config.json and opencode/opencode.json.
-func Candidates(getenv func(string) string) []string {
-	var out []string
-	if d := getenv("OPENCODE_CONFIG_DIR"); d != "" {
-		out = append(out, filepath.Join(d, "opencode.json"))
-	}
-	dir := getenv("XDG_CONFIG_HOME")
-	if dir == "" && getenv("HOME") != "" {
-		dir = filepath.Join(getenv("HOME"), ".config")
-	}
-	if dir != "" {
-		out = append(out,
-			filepath.Join(dir, "fedtoken", "config.yaml"),
-			filepath.Join(dir, "fedtoken", "config.yml"),
-			filepath.Join(dir, "fedtoken", "config.json"),
-			filepath.Join(dir, "opencode", "opencode.json"),
-		)
-	}
-	return out
+	return config.Find(flag, config.SearchEnv{Getenv: getenv})
 }
 
 // Apply overrides s with the environment, then the command line. A list

@@ -221,8 +221,9 @@ func TestConfigPath(t *testing.T) {
 		env  env
 		want string
 	}{
-		{"flag wins", []string{"--config", "/etc/fedtoken/config.yaml"}, env{"FEDTOKEN_CONFIG": "/x", "OPENCODE_CONFIG_DIR": dir + "/etc/opencode"}, "/etc/fedtoken/config.yaml"},
-		{"FEDTOKEN_CONFIG, even if missing", nil, env{"FEDTOKEN_CONFIG": "/x.json", "OPENCODE_CONFIG_DIR": dir + "/etc/opencode"}, "/x.json"},
+		{"flag wins", []string{"--config", homeOpencode}, env{"FEDTOKEN_CONFIG": "/x", "OPENCODE_CONFIG_DIR": dir + "/etc/opencode"}, homeOpencode},
+		{"FEDTOKEN_CONFIG", nil, env{"FEDTOKEN_CONFIG": native, "OPENCODE_CONFIG_DIR": dir + "/etc/opencode"}, native},
+		{"missing FEDTOKEN_CONFIG is an error", nil, env{"FEDTOKEN_CONFIG": "/x.json", "OPENCODE_CONFIG_DIR": dir + "/etc/opencode"}, ""},
 		{"OPENCODE_CONFIG_DIR", nil, env{"OPENCODE_CONFIG_DIR": dir + "/etc/opencode/", "XDG_CONFIG_HOME": dir + "/xdg"}, seed},
 		{"missing OPENCODE_CONFIG_DIR file is skipped", nil, env{"OPENCODE_CONFIG_DIR": dir + "/nowhere", "XDG_CONFIG_HOME": dir + "/xdg"}, native},
 		{"HOME/.config", nil, env{"HOME": dir + "/home"}, homeOpencode},
@@ -230,8 +231,9 @@ func TestConfigPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := parseFlags(t, tt.args...).ConfigPath(tt.env.get); got != tt.want {
-				t.Errorf("ConfigPath = %q, want %q", got, tt.want)
+			got, err := parseFlags(t, tt.args...).ConfigPath(tt.env.get)
+			if got != tt.want || (err != nil) != (tt.want == "") {
+				t.Errorf("ConfigPath = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}

@@ -1,17 +1,4 @@
-// Package configpath finds the configuration file fedtoken reads.
-//
-// The order (docs/cli.md, "Configuration file"):
-//
-//  1. the --config flag;
-//  2. $FEDTOKEN_CONFIG;
-//  3. $OPENCODE_CONFIG_DIR/opencode.json (the upstream plugin's ConfigMap
-//     mount, e.g. /etc/opencode);
-//  4. the user config directory: fedtoken/config.yaml, fedtoken/config.yml,
-//     fedtoken/config.json, then opencode/opencode.json.
-//
-// A file named by the flag or $FEDTOKEN_CONFIG must exist; the others are
-// skipped when absent.
-package configpath
+package config
 
 import (
 	"errors"
@@ -23,8 +10,8 @@ import (
 	"strings"
 )
 
-// Env is what Find reads from the process environment.
-type Env struct {
+// SearchEnv is what Find reads from the process environment.
+type SearchEnv struct {
 	// Getenv reads an environment variable.
 	Getenv func(string) string
 	// Stat reports whether a file exists; nil means os.Stat.
@@ -36,9 +23,19 @@ type Env struct {
 // ErrNotFound is matched by the error Find returns when no file exists.
 var ErrNotFound = errors.New("no configuration file found")
 
-// Find returns the path of the configuration file to read. flag is the
-// value of --config ("" when not given).
-func Find(flag string, env Env) (string, error) {
+// Find returns the path of the configuration file to read, looking where
+// the fedtoken CLI and the sidecar both look, in this order:
+//
+//  1. flag, the value of a --config flag ("" when not given);
+//  2. $FEDTOKEN_CONFIG;
+//  3. $OPENCODE_CONFIG_DIR/opencode.json (the upstream plugin's ConfigMap
+//     mount, e.g. /etc/opencode);
+//  4. the user config directory: fedtoken/config.yaml, fedtoken/config.yml,
+//     fedtoken/config.json, then opencode/opencode.json.
+//
+// A file named by the flag or $FEDTOKEN_CONFIG must exist; the others are
+// skipped when absent.
+func Find(flag string, env SearchEnv) (string, error) {
 	if flag != "" {
 		return mustExist(flag, "--config", env)
 	}
@@ -51,13 +48,17 @@ func Find(flag string, env Env) (string, error) {
 			return c, nil
 		}
 	}
+	tried := strings.Join(candidates, ", ")
+	if tried == "" {
+		tried = "nothing (neither OPENCODE_CONFIG_DIR nor HOME is set)"
+	}
 	return "", fmt.Errorf("%w: tried %s; pass --config FILE or set FEDTOKEN_CONFIG (see docs/configuration.md)",
-		ErrNotFound, strings.Join(candidates, ", "))
+		ErrNotFound, tried)
 }
 
 // Candidates lists the files tried when neither --config nor
 // $FEDTOKEN_CONFIG is set, in order.
-func Candidates(env Env) []string {
+func Candidates(env SearchEnv) []string {
 	var out []string
 	if d := env.Getenv("OPENCODE_CONFIG_DIR"); d != "" {
 		out = append(out, filepath.Join(d, "opencode.json"))
@@ -73,19 +74,19 @@ func Candidates(env Env) []string {
 	return out
 }
 
-func mustExist(path, from string, env Env) (string, error) {
+func mustExist(path, from string, env SearchEnv) (string, error) {
 	if _, err := stat(env)(path); err != nil {
 		return "", fmt.Errorf("config file %s (from %s): %w", path, from, errors.Unwrap(err))
 	}
 	return path, nil
 }
 
-func isFile(path string, env Env) bool {
+func isFile(path string, env SearchEnv) bool {
 	fi, err := stat(env)(path)
 	return err == nil && !fi.IsDir()
 }
 
-func stat(env Env) func(string) (fs.FileInfo, error) {
+func stat(env SearchEnv) func(string) (fs.FileInfo, error) {
 	if env.Stat != nil {
 		return env.Stat
 	}
@@ -93,7 +94,7 @@ func stat(env Env) func(string) (fs.FileInfo, error) {
 }
 
 // userConfigDir is os.UserConfigDir reading the injected environment.
-func userConfigDir(env Env) string {
+func userConfigDir(env SearchEnv) string {
 	goos := env.GOOS
 	if goos == "" {
 		goos = runtime.GOOS

@@ -1,4 +1,4 @@
-package configpath
+package config
 
 import (
 	"errors"
@@ -47,7 +47,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := Env{Getenv: func(k string) string { return tt.env[k] }, GOOS: "linux"}
+			env := SearchEnv{Getenv: func(k string) string { return tt.env[k] }, GOOS: "linux"}
 			got, err := Find(tt.flag, env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -66,7 +66,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestFindNotFoundIsMatchable(t *testing.T) {
-	env := Env{Getenv: func(string) string { return "" }, Stat: func(string) (fs.FileInfo, error) { return nil, fs.ErrNotExist }}
+	env := SearchEnv{Getenv: func(string) string { return "" }, Stat: func(string) (fs.FileInfo, error) { return nil, fs.ErrNotExist }}
 	if _, err := Find("", env); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Find() error = %v, want ErrNotFound", err)
 	}
