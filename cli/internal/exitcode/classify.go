@@ -26,6 +26,7 @@ func Of(err error) int {
 		return chosen.Code
 	}
 	var (
+		subjErr *subject.Error
 		expired *subject.ExpiredError
 		oe      *oauth.Error
 		dnsErr  *net.DNSError
@@ -34,7 +35,7 @@ func Of(err error) int {
 	switch {
 	case errors.Is(err, login.ErrNonInteractive), errors.Is(err, provider.ErrLoginRequired):
 		return LoginRequired
-	case errors.As(err, &expired), errors.Is(err, subject.ErrNoToken), errors.Is(err, jwt.ErrMalformed):
+	case errors.As(err, &subjErr), errors.As(err, &expired), errors.Is(err, subject.ErrNoToken), errors.Is(err, jwt.ErrMalformed):
 		return Subject
 	case errors.As(err, &oe):
 		if oe.Retryable() {

@@ -33,6 +33,7 @@ func TestOf(t *testing.T) {
 		{"login required", wrap(provider.ErrLoginRequired), LoginRequired},
 		{"expired subject", wrap(&subject.ExpiredError{Source: "kubernetes_sa", Path: "/t", ExpiredAt: time.Unix(0, 0), Now: time.Unix(1, 0)}), Subject},
 		{"empty subject", wrap(subject.ErrNoToken), Subject},
+		{"subject read failure", wrap(&subject.Error{Source: "exec gcloud", Err: errors.New("exit status 1")}), Subject},
 		{"not a JWT", wrap(fmt.Errorf("jwt: %w", jwt.ErrMalformed)), Subject},
 		{"missing token file", wrap(&fs.PathError{Op: "open", Path: "/t", Err: syscall.ENOENT}), Subject},
 		{"invalid_grant", wrap(&oauth.Error{Code: "invalid_grant", StatusCode: 400}), Rejected},
