@@ -1,0 +1,304 @@
+//go:build e2e
+
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fedtoken/fedtoken/e2e/cluster"
+	"github.com/fedtoken/fedtoken/e2e/cluster/kind"
+	"github.com/fedtoken/fedtoken/e2e/cluster/local"
+	"github.com/fedtoken/fedtoken/e2e/idp/dex"
+	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
+	"github.com/fedtoken/fedtoken/e2e/internal/ociimage"
+	"github.com/fedtoken/fedtoken/e2e/internal/proc"
+	"github.com/fedtoken/fedtoken/e2e/peers"
+)
+
+// The workload every suite impersonates.
+const (
+	Namespace      = "e2e"
+	ServiceAccount = "workload"
+)
+
+// Env is one running e2e environment.
+type Env struct {
+	Cluster  cluster.Cluster
+	Keycloak *keycloak.Server // nil unless E2E_IDPS includes keycloak
+	Dex      *dex.Server      // nil unless E2E_IDPS includes dex
+	Peers    peers.Layout
+
+	// Secrets of the confidential clients the IdPs were configured with.
+	KeycloakJWTGrantSecret string
+	DexClientSecret        string
+
+	// Images maps an image name (fedtoken, fedtoken-sidecar,
+	// fedtoken-mockidp) to the reference loaded into the node.
+	Images map[string]string
+
+	RepoRoot  string
+	Artifacts string
+	workDir   string
+	logf      func(string, ...any)
+}
+
+// Setup starts the environment. A cluster.UnavailableError means this
+// machine cannot run the selected backend: suites skip with its reason.
+// On any other error Setup has already collected logs and stopped what it
+// started.
+func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
+	pl, err := peers.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if pids := proc.ReapOrphans(proc.OwnerEnv); len(pids) > 0 {
+		logf("harness: killed %d processes left by an earlier run that died (pids %v)", len(pids), pids)
+	}
+	root := repoRoot()
+	e := &Env{Peers: pl, RepoRoot: root, logf: logf, Images: map[string]string{}}
+	e.Artifacts = os.Getenv("E2E_ARTIFACTS")
+	if e.Artifacts == "" {
+		e.Artifacts = filepath.Join(root, "_artifacts", "e2e")
+	}
+	switch backend := os.Getenv("E2E_CLUSTER"); backend {
+	case "", "local":
+		lc, err := local.New(local.Options{Peers: pl, PodSubnet: os.Getenv("E2E_POD_SUBNET"), Logf: logf})
+		if err != nil {
+			return nil, err
+		}
+		e.Cluster = lc
+	case "kind":
+		e.Cluster = kind.New(kind.Options{Logf: logf})
+	default:
+		return nil, fmt.Errorf("harness: E2E_CLUSTER=%q: want local or kind", backend)
+	}
+	if e.workDir, err = os.MkdirTemp("", "fedtoken-e2e-idp-"); err != nil {
+		return nil, err
+	}
+	// Marks the dir as this run's: a later run removes it if we die (see local).
+	if err := os.WriteFile(filepath.Join(e.workDir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if _, ok := cluster.IsUnavailable(err); ok {
+			_ = os.RemoveAll(e.workDir)
+			return
+		}
+		e.Teardown(context.WithoutCancel(ctx), true)
+	}()
+	start := time.Now()
+	if err := e.Cluster.Start(ctx); err != nil {
+		return e, err
+	}
+	logf("harness: %s cluster up in %s", e.Cluster.Backend(), time.Since(start).Round(time.Second))
+	if err := cluster.EnsureServiceAccount(ctx, e.Cluster.Client(), Namespace, ServiceAccount); err != nil {
+		return e, err
+	}
+	if err := e.loadImages(ctx); err != nil {
+		return e, err
+	}
+	if err := e.buildProbeImage(ctx); err != nil {
+		return e, err
+	}
+	if err := e.startIdPs(ctx); err != nil {
+		return e, err
+	}
+	logf("harness: environment ready in %s", time.Since(start).Round(time.Second))
+	return e, nil
+}
+
+func (e *Env) startIdPs(ctx context.Context) error {
+	want := strings.Split(os.Getenv("E2E_IDPS"), ",")
+	if os.Getenv("E2E_IDPS") == "" {
+		want = []string{"keycloak", "dex"}
+	}
+	host := e.Cluster.HostAddress()
+	var wg sync.WaitGroup
+	var kcErr, dexErr error
+	if slices.Contains(want, "keycloak") {
+		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 {
+			return fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			e.Keycloak, kcErr = keycloak.Start(ctx, keycloak.Options{
+				Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+			})
+			if kcErr == nil {
+				e.logf("harness: keycloak up at %s in %s", e.Keycloak.URL(), time.Since(t).Round(time.Second))
+				kcErr = e.configureKeycloak(ctx)
+			}
+		}()
+	}
+	if slices.Contains(want, "dex") {
+		if m := peers.Missing(e.Peers.Dex()); len(m) > 0 {
+			return fmt.Errorf("harness: dex: missing %s: %s", m[0], peers.InstallHint)
+		}
+		e.DexClientSecret = randomHex(16)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.Dex, dexErr = dex.Start(ctx, dex.Options{
+				Binary: e.Peers.Dex(), Host: host, K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
+				ClientSecret: e.DexClientSecret, WorkDir: e.workDir,
+			})
+			if dexErr == nil {
+				e.logf("harness: dex up at %s", e.Dex.Issuer())
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(kcErr, dexErr)
+}
+
+// KeycloakParams are the values the realms were rendered with.
+func (e *Env) KeycloakParams() keycloak.Params {
+	return keycloak.Params{Issuer: e.Cluster.Issuer(), Namespace: Namespace, ServiceAccount: ServiceAccount, ClientSecret: e.KeycloakJWTGrantSecret}
+}
+
+func (e *Env) configureKeycloak(ctx context.Context) error {
+	e.KeycloakJWTGrantSecret = randomHex(16)
+	p := e.KeycloakParams()
+	for _, rep := range []map[string]any{keycloak.FederatedRealmRepresentation(p), keycloak.JWTGrantRealmRepresentation(p)} {
+		if err := e.Keycloak.CreateRealm(ctx, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadImages loads fedtoken's image tarballs (make images) into the node.
+func (e *Env) loadImages(ctx context.Context) error {
+	dir := os.Getenv("E2E_IMAGES")
+	if dir == "" {
+		dir = filepath.Join(e.RepoRoot, "bin", "images")
+	}
+	for _, name := range []string{"fedtoken", "fedtoken-sidecar", "fedtoken-mockidp"} {
+		tar := filepath.Join(dir, name+".tar")
+		if _, err := os.Stat(tar); err != nil {
+			continue
+		}
+		if err := e.Cluster.LoadImage(ctx, tar); err != nil {
+			return err
+		}
+		e.Images[name] = ImageRef(name)
+		e.logf("harness: loaded %s as %s", tar, ImageRef(name))
+	}
+	return nil
+}
+
+// ProbeImage is the rotation suite's app: e2e/cmd/e2eprobe, built and
+// loaded by Setup.
+const ProbeImage = "e2eprobe"
+
+// buildProbeImage compiles e2e/cmd/e2eprobe statically and loads it.
+func (e *Env) buildProbeImage(ctx context.Context) error {
+	bin := filepath.Join(e.workDir, ProbeImage)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/e2eprobe")
+	cmd.Dir = filepath.Join(e.RepoRoot, "e2e")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("harness: build e2eprobe: %w\n%s", err, out)
+	}
+	tar := bin + ".tar"
+	if err := ociimage.Build(ociimage.Options{Binary: bin, Ref: ImageRef(ProbeImage), Out: tar, User: "65532:65532"}); err != nil {
+		return err
+	}
+	if err := e.Cluster.LoadImage(ctx, tar); err != nil {
+		return err
+	}
+	e.Images[ProbeImage] = ImageRef(ProbeImage)
+	return nil
+}
+
+// ImageRef is the reference `make images` tags an image with.
+func ImageRef(name string) string { return "fedtoken.local/" + name + ":e2e" }
+
+// Teardown collects logs when failed (or E2E_ALWAYS_COLLECT is set), then
+// stops everything.
+func (e *Env) Teardown(ctx context.Context, failed bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if failed || os.Getenv("E2E_ALWAYS_COLLECT") != "" {
+		if err := e.CollectLogs(ctx); err != nil {
+			e.logf("harness: collect logs: %v", err)
+		} else {
+			e.logf("harness: logs of every component are in %s", e.Artifacts)
+		}
+	}
+	if e.Keycloak != nil {
+		if err := e.Keycloak.Stop(); err != nil {
+			e.logf("harness: stop keycloak: %v", err)
+		}
+	}
+	if e.Dex != nil {
+		if err := e.Dex.Stop(); err != nil {
+			e.logf("harness: stop dex: %v", err)
+		}
+	}
+	if e.Cluster != nil {
+		if err := e.Cluster.Stop(ctx); err != nil {
+			e.logf("harness: stop cluster: %v", err)
+		}
+	}
+	if e.workDir != "" {
+		_ = os.RemoveAll(e.workDir)
+	}
+}
+
+// CollectLogs writes the cluster's and the IdPs' logs into e.Artifacts.
+func (e *Env) CollectLogs(ctx context.Context) error {
+	if err := os.MkdirAll(e.Artifacts, 0o755); err != nil {
+		return err
+	}
+	var errs []error
+	if e.Cluster != nil {
+		errs = append(errs, e.Cluster.CollectLogs(ctx, filepath.Join(e.Artifacts, "cluster")))
+	}
+	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml"} {
+		src := filepath.Join(e.workDir, f)
+		if data, err := os.ReadFile(src); err == nil {
+			errs = append(errs, os.WriteFile(filepath.Join(e.Artifacts, f), data, 0o644))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// repoRoot is the directory holding go.work above the working directory.
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
