@@ -9,6 +9,7 @@
 #   make e2e     real cluster + Keycloak + Dex, as root on Linux: docs/e2e.md
 
 SHELL := /bin/bash
+space := $(subst ,, )
 GO    ?= go
 # Modules are listed in go.work; each go.mod is the truth (see docs/architecture.md).
 ALL_GO_MOD_DIRS := $(shell $(GO) work edit -json | awk -F'"' '/DiskPath/ {sub("^\\./", "", $$4); print $$4}')
@@ -35,6 +36,20 @@ lint: $(TOOLS_DIR)/staticcheck
 	@out=$$(gofmt -l $(ALL_GO_MOD_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && echo "staticcheck $$d" && $(TOOLS_DIR)/staticcheck ./...) || exit 1; done
 	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && GOWORK=off $(GO) build ./...) || { echo "GOWORK=off build failed in $$d"; exit 1; }; done
+	@$(MAKE) --no-print-directory check-deps
+
+# Dependencies flow one way (docs/architecture.md): core needs only the
+# standard library, x/oauth2, x/sync, x/sys and a YAML decoder; mockidp is an
+# independent oracle and never imports core.
+CORE_ALLOWED_DEPS := golang.org/x/oauth2 golang.org/x/sync golang.org/x/sys sigs.k8s.io/yaml go.yaml.in/yaml
+.PHONY: check-deps
+check-deps:
+	@bad=$$(cd core && $(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./... | grep -v '^github.com/fedtoken/fedtoken/core' \
+		| grep -vE '^($(subst $(space),|,$(CORE_ALLOWED_DEPS)))(/|$$)' || true); \
+		if [ -n "$$bad" ]; then echo "core must not depend on:"; echo "$$bad"; exit 1; fi
+	@if (cd mockidp && $(GO) list -deps ./... | grep -q '^github.com/fedtoken/fedtoken/core'); then \
+		echo "mockidp must not import core"; exit 1; fi
+	@echo "check-deps: core and mockidp dependencies are as designed"
 
 # Binaries of `make build`: <module>/cmd/<name> → bin/<name>; absent ones are skipped.
 BINARIES    ?= cli/cmd/fedtoken mockidp/cmd/fedtoken-mockidp sidecar/cmd/fedtoken-sidecar
