@@ -53,6 +53,10 @@ type ClientAuth struct {
 	ClientID string
 	// ClientSecret for client_secret_basic and client_secret_post.
 	ClientSecret Secret
+	// ClientSecretFunc, when set, supplies the client secret instead of
+	// ClientSecret. It is called once per Client.Token or Client.PostForm
+	// call, so a secret read from a mounted file follows its rotation.
+	ClientSecretFunc func() (Secret, error)
 	// PrivateKey signs private_key_jwt assertions (RSA, ECDSA or Ed25519).
 	PrivateKey crypto.Signer
 	// KeyID is the "kid" header of private_key_jwt assertions (optional).
@@ -76,7 +80,7 @@ func (a ClientAuth) Effective() AuthMethod {
 	if a.Method != AuthAuto {
 		return a.Method
 	}
-	if a.ClientSecret != "" {
+	if a.ClientSecret != "" || a.ClientSecretFunc != nil {
 		return AuthClientSecretBasic
 	}
 	return AuthNone
@@ -91,7 +95,7 @@ func (a ClientAuth) Validate() error {
 		if a.ClientID == "" {
 			return fmt.Errorf("oauth: client auth %s: clientId is empty", m)
 		}
-		if a.ClientSecret == "" {
+		if a.ClientSecret == "" && a.ClientSecretFunc == nil {
 			return fmt.Errorf("oauth: client auth %s: clientSecret is empty", m)
 		}
 	case AuthNone:
@@ -125,6 +129,16 @@ func (a ClientAuth) prepare(ctx context.Context) (preparedAuth, error) {
 		return preparedAuth{}, err
 	}
 	p := preparedAuth{ClientAuth: a, method: a.Effective()}
+	if a.ClientSecretFunc != nil && (p.method == AuthClientSecretBasic || p.method == AuthClientSecretPost) {
+		s, err := a.ClientSecretFunc()
+		if err != nil {
+			return preparedAuth{}, fmt.Errorf("oauth: client auth %s: %w", p.method, err)
+		}
+		if s == "" {
+			return preparedAuth{}, fmt.Errorf("oauth: client auth %s: the client secret is empty", p.method)
+		}
+		p.ClientSecret = s
+	}
 	if p.method == AuthFederated {
 		s, err := a.Assertion(ctx)
 		if err != nil {

@@ -23,11 +23,17 @@ func clientAuth(p config.Provider, sub subject.Source) (oauth.ClientAuth, error)
 		a.OmitClientID = *p.ClientAuth.OmitClientID
 	}
 	if p.HasClientSecret() {
+		// Read once now so a missing file or variable fails at start-up.
 		s, err := p.LoadClientSecret()
 		if err != nil {
 			return a, err
 		}
 		a.ClientSecret = s
+		if p.ClientSecretFile != "" {
+			// A mounted Kubernetes Secret is rotated in place: re-read the
+			// file for every request, as the subject token is.
+			a.ClientSecretFunc = p.LoadClientSecret
+		}
 	}
 	switch a.Method {
 	case oauth.AuthPrivateKeyJWT:
