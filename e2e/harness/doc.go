@@ -8,7 +8,7 @@
 //
 //	E2E_CLUSTER          local (default; root on Linux) or kind (Docker hosts)
 //	E2E_ARTIFACTS        where logs go on failure (default <repo>/_artifacts/e2e)
-//	E2E_IDPS             comma list of IdPs to start (default keycloak,dex)
+//	E2E_IDPS             comma list of IdPs to start (default keycloak,dex,mockidp)
 //	E2E_KEEP_WORKDIR     non-empty: keep the local cluster's work dir
 //	FEDTOKEN_E2E_CACHE   where install-peers.sh put the peers (default /var/cache/fedtoken-e2e)
 //	E2E_IMAGES           directory of image tarballs to load (default <repo>/bin/images)

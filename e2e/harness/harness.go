@@ -22,6 +22,7 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/cluster/local"
 	"github.com/fedtoken/fedtoken/e2e/idp/dex"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
+	"github.com/fedtoken/fedtoken/e2e/idp/mockidp"
 	"github.com/fedtoken/fedtoken/e2e/internal/ociimage"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/peers"
@@ -38,7 +39,12 @@ type Env struct {
 	Cluster  cluster.Cluster
 	Keycloak *keycloak.Server // nil unless E2E_IDPS includes keycloak
 	Dex      *dex.Server      // nil unless E2E_IDPS includes dex
-	Peers    peers.Layout
+	// MockIdP is fedtoken-mockidp (issuers prod and staging); nil unless
+	// E2E_IDPS includes mockidp and bin/fedtoken-mockidp was built.
+	MockIdP *mockidp.Server
+	// MockIdPMissing says why MockIdP is nil when it was wanted.
+	MockIdPMissing string
+	Peers          peers.Layout
 
 	// Secrets of the confidential clients the IdPs were configured with.
 	KeycloakJWTGrantSecret string
@@ -125,11 +131,50 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 func (e *Env) startIdPs(ctx context.Context) error {
 	want := strings.Split(os.Getenv("E2E_IDPS"), ",")
 	if os.Getenv("E2E_IDPS") == "" {
-		want = []string{"keycloak", "dex"}
+		want = []string{"keycloak", "dex", "mockidp"}
 	}
 	host := e.Cluster.HostAddress()
 	var wg sync.WaitGroup
-	var kcErr, dexErr error
+	var kcErr, dexErr, mockErr error
+	if slices.Contains(want, "mockidp") {
+		bin := filepath.Join(e.RepoRoot, "bin", "fedtoken-mockidp")
+		if _, err := os.Stat(bin); err != nil {
+			e.MockIdPMissing = fmt.Sprintf("needs %s (make build)", bin)
+			e.logf("harness: mockidp not started: %s", e.MockIdPMissing)
+		} else {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// mockidp asks for the JWKS with Accept: application/json
+				// only, which kube-apiserver answers with 406 (docs/e2e.md):
+				// prod and staging read the keys from a file the harness
+				// fetched; the issuer "discovery" still uses discovery.
+				jwksFile := filepath.Join(e.workDir, "cluster-jwks.json")
+				jwks, err := cluster.FetchJWKSAnonymously(ctx, e.Cluster.Issuer(), e.Cluster.CAFile())
+				if err == nil {
+					err = os.WriteFile(jwksFile, jwks, 0o644)
+				}
+				if err != nil {
+					mockErr = fmt.Errorf("harness: mockidp: cluster JWKS: %w", err)
+					return
+				}
+				e.MockIdP, mockErr = mockidp.Start(ctx, mockidp.Options{
+					Binary: bin, Host: host, WorkDir: e.workDir,
+					Params: mockidp.Params{
+						K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(), K8sJWKSFile: jwksFile,
+						Namespace: Namespace, ServiceAccount: ServiceAccount, AccessTokenLifetime: "60s",
+						// The seed's multi-provider overlay runs as this one.
+						ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
+					},
+				})
+				if mockErr == nil {
+					e.logf("harness: mockidp up at %s (issuers %s, %s)", e.MockIdP.BaseURL(), e.MockIdP.Issuer(mockidp.Prod), e.MockIdP.Issuer(mockidp.Staging))
+				}
+			}()
+		}
+	} else {
+		e.MockIdPMissing = "E2E_IDPS=" + os.Getenv("E2E_IDPS")
+	}
 	if slices.Contains(want, "keycloak") {
 		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 {
 			return fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
@@ -165,7 +210,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(kcErr, dexErr)
+	return errors.Join(kcErr, dexErr, mockErr)
 }
 
 // KeycloakParams are the values the realms were rendered with.
@@ -225,8 +270,28 @@ func (e *Env) buildProbeImage(ctx context.Context) error {
 		return err
 	}
 	e.Images[ProbeImage] = ImageRef(ProbeImage)
+	// The exec image: fedtoken as entrypoint, e2eprobe on PATH as the
+	// command `fedtoken exec` runs.
+	cli := filepath.Join(e.RepoRoot, "bin", "fedtoken")
+	if _, err := os.Stat(cli); err != nil {
+		e.logf("harness: no %s image: %s not built", ExecImage, cli)
+		return nil
+	}
+	execTar := filepath.Join(e.workDir, ExecImage+".tar")
+	if err := ociimage.Build(ociimage.Options{Binary: cli, Extra: []string{bin}, Ref: ImageRef(ExecImage), Out: execTar, User: "65532:65532"}); err != nil {
+		return err
+	}
+	if err := e.Cluster.LoadImage(ctx, execTar); err != nil {
+		return err
+	}
+	e.Images[ExecImage] = ImageRef(ExecImage)
 	return nil
 }
+
+// ExecImage is the image of the `fedtoken exec` suite: /fedtoken as
+// entrypoint and /e2eprobe (on PATH) as the command it runs; built from
+// bin/fedtoken and e2e/cmd/e2eprobe and loaded by Setup.
+const ExecImage = "fedtoken-exec"
 
 // ImageRef is the reference `make images` tags an image with.
 func ImageRef(name string) string { return "fedtoken.local/" + name + ":e2e" }
@@ -253,6 +318,11 @@ func (e *Env) Teardown(ctx context.Context, failed bool) {
 			e.logf("harness: stop dex: %v", err)
 		}
 	}
+	if e.MockIdP != nil {
+		if err := e.MockIdP.Stop(); err != nil {
+			e.logf("harness: stop mockidp: %v", err)
+		}
+	}
 	if e.Cluster != nil {
 		if err := e.Cluster.Stop(ctx); err != nil {
 			e.logf("harness: stop cluster: %v", err)
@@ -272,7 +342,7 @@ func (e *Env) CollectLogs(ctx context.Context) error {
 	if e.Cluster != nil {
 		errs = append(errs, e.Cluster.CollectLogs(ctx, filepath.Join(e.Artifacts, "cluster")))
 	}
-	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml"} {
+	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml", "mockidp.log", "mockidp-config.yaml", "cluster-jwks.json"} {
 		src := filepath.Join(e.workDir, f)
 		if data, err := os.ReadFile(src); err == nil {
 			errs = append(errs, os.WriteFile(filepath.Join(e.Artifacts, f), data, 0o644))

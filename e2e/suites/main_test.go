@@ -99,3 +99,13 @@ func requestToken(t *testing.T, ctx context.Context, audience string) string {
 	}
 	return tok
 }
+
+// requireMockIdP skips when fedtoken-mockidp was not started, with why.
+func requireMockIdP(t *testing.T) *harness.Env {
+	t.Helper()
+	e := requireEnv(t)
+	if e.MockIdP == nil {
+		t.Skip("mockidp not started: " + e.MockIdPMissing)
+	}
+	return e
+}

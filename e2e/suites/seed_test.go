@@ -136,15 +136,25 @@ func (s *seedEnv) patchConfig(t *testing.T, cm *corev1.ConfigMap) {
 	cm.Data["opencode.json"] = string(data)
 }
 
-// patchPod swaps images, the projected audience and the app.
+// patchPod swaps images, the projected audience and the app (the first
+// container that is not the sidecar; the sidecar, named fedtoken, is a
+// native sidecar or, before 1.29, an ordinary container).
 func (s *seedEnv) patchPod(spec *corev1.PodSpec, appArgs []string) {
-	for i := range spec.InitContainers {
-		if spec.InitContainers[i].Name == "fedtoken" {
-			spec.InitContainers[i].Image = s.sidecarImage
-			spec.InitContainers[i].ImagePullPolicy = corev1.PullNever
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			if list[i].Name == "fedtoken" {
+				list[i].Image = s.sidecarImage
+				list[i].ImagePullPolicy = corev1.PullNever
+			}
 		}
 	}
 	app := &spec.Containers[0]
+	for i := range spec.Containers {
+		if spec.Containers[i].Name != "fedtoken" {
+			app = &spec.Containers[i]
+			break
+		}
+	}
 	app.Image = s.e.Images[harness.ProbeImage]
 	app.ImagePullPolicy = corev1.PullNever
 	app.Command = []string{"/e2eprobe"}
@@ -172,7 +182,12 @@ func (s *seedEnv) apply(t *testing.T, ctx context.Context, objs []runtime.Object
 		case *corev1.ServiceAccount:
 			_, err = s.c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *corev1.ConfigMap:
+			// Overlays share ConfigMap names with different contents
+			// (config/single, config/multi): the overlay's own wins.
 			_, err = s.c.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				_, err = s.c.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
+			}
 		case *batchv1.Job:
 			_, err = s.c.BatchV1().Jobs(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *batchv1.CronJob:
@@ -192,6 +207,12 @@ func (s *seedEnv) apply(t *testing.T, ctx context.Context, objs []runtime.Object
 // with access tokens from the JWT-grant realm, and none failed.
 func (s *seedEnv) checkApp(t *testing.T, ctx context.Context, pod, container string) {
 	t.Helper()
+	s.checkAppIssuer(t, ctx, pod, container, s.realmIssuer)
+}
+
+// checkAppIssuer is checkApp for tokens of issuer.
+func (s *seedEnv) checkAppIssuer(t *testing.T, ctx context.Context, pod, container, issuer string) {
+	t.Helper()
 	logs, err := cluster.PodLogs(ctx, s.c, seedNamespace, pod, container)
 	if err != nil {
 		t.Fatal(err)
@@ -199,8 +220,8 @@ func (s *seedEnv) checkApp(t *testing.T, ctx context.Context, pod, container str
 	tokens := 0
 	for _, ev := range probeEvents(logs) {
 		switch {
-		case ev.Event == "token" && ev.Issuer != s.realmIssuer:
-			t.Errorf("%s/%s: access token from %q, want %q", pod, container, ev.Issuer, s.realmIssuer)
+		case ev.Event == "token" && ev.Issuer != issuer:
+			t.Errorf("%s/%s: access token from %q, want %q", pod, container, ev.Issuer, issuer)
 		case ev.Event == "token":
 			tokens++
 		case ev.Event == "failure" || ev.Failures > 0:
@@ -257,6 +278,12 @@ func (s *seedEnv) finishedJobPod(t *testing.T, ctx context.Context, job string) 
 	for _, cs := range p.Status.InitContainerStatuses {
 		if cs.Name == "fedtoken" && cs.State.Terminated == nil {
 			t.Errorf("sidecar %s of pod %s not terminated: %+v", cs.Name, p.Name, cs.State)
+		}
+	}
+	// Before 1.29 the sidecar is an ordinary container: it exited by itself, 0.
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == "fedtoken" && (cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0) {
+			t.Errorf("sidecar container %s of pod %s did not exit 0: %+v", cs.Name, p.Name, cs.State)
 		}
 	}
 	return &p
@@ -386,4 +413,7 @@ func TestSeedWorkloads(t *testing.T) {
 		d.Spec.Replicas = &zero
 		_, _ = s.c.AppsV1().Deployments(seedNamespace).Update(ctx, d, metav1.UpdateOptions{})
 	})
+
+	t.Run("job-pre-1.29 with the sidecar as an ordinary container", func(t *testing.T) { s.jobPre129(t, ctx) })
+	t.Run("multi-provider at mockidp prod and staging", func(t *testing.T) { s.multiProvider(t, ctx) })
 }

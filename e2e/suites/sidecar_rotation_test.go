@@ -30,6 +30,8 @@ type probeEvent struct {
 	Issuer   string `json:"iss"`
 	Status   int    `json:"status"`
 	Error    string `json:"error"`
+	Body     string `json:"body"`
+	BaseURL  string `json:"base_url"`
 	Requests int    `json:"requests"`
 	Failures int    `json:"failures"`
 	Tokens   int    `json:"tokens"`

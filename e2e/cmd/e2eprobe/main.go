@@ -26,10 +26,19 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
 		fmt.Fprintln(os.Stderr, "e2eprobe:", err)
 		os.Exit(1)
 	}
 }
+
+// exitCode is the status -exit asks for.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 // event is one log line.
 type event struct {
@@ -40,20 +49,59 @@ type event struct {
 	Issuer   string `json:"iss,omitempty"`
 	Status   int    `json:"status,omitempty"`
 	Error    string `json:"error,omitempty"`
+	Body     string `json:"body,omitempty"` // start of a failed answer (the sidecar's error text)
 	Requests int    `json:"requests,omitempty"`
 	Failures int    `json:"failures"`
 	Tokens   int    `json:"tokens,omitempty"`
+	Var      string `json:"var,omitempty"`      // -env: the variable that held the token
+	Exp      int64  `json:"exp,omitempty"`      // -env: the token's exp
+	BaseURL  string `json:"base_url,omitempty"` // -env: the -base-url-env variable's value
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("e2eprobe", flag.ContinueOnError)
 	listen := fs.String("upstream-addr", "127.0.0.1:8080", "address of the recording upstream")
 	target := fs.String("target", "http://127.0.0.1:8181/v1/models", "URL to call (the sidecar's proxy)")
 	interval := fs.Duration("interval", 250*time.Millisecond, "time between calls")
 	every := fs.Duration("summary", 5*time.Second, "time between summary lines")
 	count := fs.Int("count", 0, "stop after this many calls, exiting non-zero if any failed (0: run until SIGTERM)")
+	envName := fs.String("env", "", "check mode: log the iss, jti and exp of the JWT in this environment variable (never the token) and exit with -exit; no calls")
+	baseURLEnv := fs.String("base-url-env", "", "check mode: also log this variable's value (a base URL)")
+	exit := fs.Int("exit", 0, "check mode: exit status once the token was found")
+	waitFile := fs.String("wait-file", "", "before calling, wait until this file exists and is not empty (the sidecar's token file)")
+	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "how long -wait-file waits")
+	doneFile := fs.String("done-file", "", "create this file when done, whatever the outcome (the sidecar's quit file)")
+	header := fs.String("header", "", `extra request header "Name: value" (e.g. "Fedtoken-Request: true" for the sidecar's token endpoint)`)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var hdr http.Header
+	if *header != "" {
+		k, v, ok := strings.Cut(*header, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("-header %q: want \"Name: value\"", *header)
+		}
+		hdr = http.Header{}
+		hdr.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	if *envName != "" {
+		return checkEnv(stdout, *envName, *baseURLEnv, *exit)
+	}
+	if *doneFile != "" {
+		defer func() {
+			f, cerr := os.OpenFile(*doneFile, os.O_CREATE|os.O_WRONLY, 0o644)
+			if cerr == nil {
+				cerr = f.Close()
+			}
+			if cerr != nil && err == nil {
+				err = fmt.Errorf("-done-file: %w", cerr)
+			}
+		}()
+	}
+	if *waitFile != "" {
+		if err := waitForFile(ctx, *waitFile, *waitTimeout); err != nil {
+			return err
+		}
 	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -84,7 +132,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			emit(event{Event: "summary", Requests: requests, Failures: failures, Tokens: len(seen)})
 		case <-tick.C:
 			requests++
-			tok, status, err := call(ctx, client, *target)
+			tok, status, body, err := call(ctx, client, *target, hdr)
 			if err != nil || status != http.StatusOK {
 				if errors.Is(err, context.Canceled) {
 					continue
@@ -94,7 +142,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				if err != nil {
 					msg = err.Error()
 				}
-				emit(event{Event: "failure", Status: status, Error: msg})
+				emit(event{Event: "failure", Status: status, Error: msg, Body: body})
 				if *count > 0 && requests >= *count {
 					emit(event{Event: "summary", Requests: requests, Failures: failures, Tokens: len(seen)})
 					return fmt.Errorf("%d of %d calls failed", failures, requests)
@@ -123,23 +171,30 @@ type seenToken struct {
 	Issuer string `json:"iss"`
 }
 
-func call(ctx context.Context, client *http.Client, target string) (seenToken, int, error) {
+// call GETs target; for an answer other than 200 it returns the start of
+// the body (the sidecar's plain-text error), which never holds a token.
+func call(ctx context.Context, client *http.Client, target string, hdr http.Header) (seenToken, int, string, error) {
 	var tok seenToken
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return tok, 0, err
+		return tok, 0, "", err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return tok, 0, err
+		return tok, 0, "", err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-			return tok, resp.StatusCode, fmt.Errorf("upstream answer: %w", err)
-		}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return tok, resp.StatusCode, strings.TrimSpace(string(b)), nil
 	}
-	return tok, resp.StatusCode, nil
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return tok, resp.StatusCode, "", fmt.Errorf("upstream answer: %w", err)
+	}
+	return tok, resp.StatusCode, "", nil
 }
 
 // upstream answers 200 with the jti and iat of the bearer JWT, 401 without
@@ -177,4 +232,64 @@ func upstream(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(seenToken{JTI: c.JTI, IAT: int64(c.IAT), Issuer: c.Issuer})
+}
+
+// checkEnv is the command `fedtoken exec` runs in the e2e suites: it proves
+// the token reached its environment by logging the token's iss, jti (Dex:
+// at_hash) and exp — never the token — then exits with status exit (0 when
+// the variable is missing or not a JWT: exit 1 with the reason).
+func checkEnv(stdout io.Writer, name, baseURLEnv string, exit int) error {
+	tok := os.Getenv(name)
+	if tok == "" {
+		return fmt.Errorf("$%s is empty or unset", name)
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("$%s is not a JWT (%d segments)", name, len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		JTI    string  `json:"jti"`
+		AtHash string  `json:"at_hash"`
+		IAT    float64 `json:"iat"`
+		Exp    float64 `json:"exp"`
+		Issuer string  `json:"iss"`
+	}
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		return fmt.Errorf("$%s: JWT claims are not JSON", name)
+	}
+	if c.JTI == "" {
+		c.JTI = c.AtHash
+	}
+	e := event{Time: time.Now().UTC().Format(time.RFC3339Nano), Event: "env", Var: name, Issuer: c.Issuer, JTI: c.JTI, IAT: int64(c.IAT), Exp: int64(c.Exp)}
+	if baseURLEnv != "" {
+		e.BaseURL = os.Getenv(baseURLEnv)
+	}
+	if err := json.NewEncoder(stdout).Encode(e); err != nil {
+		return err
+	}
+	if exit != 0 {
+		return exitCode(exit)
+	}
+	return nil
+}
+
+// waitForFile polls until path exists and is not empty, for at most
+// timeout, and says what it waited for when it gives up.
+func waitForFile(ctx context.Context, path string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := os.Stat(path)
+		if err == nil && st.Size() > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s to exist and not be empty: gave up after %s (last: %v)", path, timeout, err)
+		case <-tick.C:
+		}
+	}
 }

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +135,10 @@ func TestRunCountsTokensAndFailures(t *testing.T) {
 	if last.Event != "summary" || last.Failures != 1 || last.Tokens != 2 {
 		t.Errorf("summary = %+v, want 1 failure and 2 tokens", last)
 	}
+	// The failure carries the start of the answer's body.
+	if !strings.Contains(out.String(), `"event":"failure","status":502,"body":"boom"`) {
+		t.Errorf("no failure event with status 502 and body \"boom\":\n%s", out)
+	}
 }
 
 func TestRunCount(t *testing.T) {
@@ -174,5 +183,60 @@ func TestRunCount(t *testing.T) {
 				t.Errorf("no final summary of 5 requests:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestCheckEnv(t *testing.T) {
+	tok := jwtWith("the-jti")
+	t.Setenv("E2E_TOKEN", tok)
+	t.Setenv("E2E_BASE", "http://127.0.0.1:8080/v1")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-env", "E2E_TOKEN", "-base-url-env", "E2E_BASE", "-exit", "3"}, &out)
+	var ec exitCode
+	if !errors.As(err, &ec) || ec != 3 {
+		t.Fatalf("err = %v, want exit status 3", err)
+	}
+	var ev event
+	if err := json.Unmarshal(out.Bytes(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Event != "env" || ev.Var != "E2E_TOKEN" || ev.JTI != "the-jti" || ev.BaseURL != "http://127.0.0.1:8080/v1" {
+		t.Errorf("event = %+v", ev)
+	}
+	if strings.Contains(out.String(), tok) {
+		t.Error("the token itself was logged")
+	}
+	if err := run(context.Background(), []string{"-env", "E2E_TOKEN"}, io.Discard); err != nil {
+		t.Errorf("-exit 0: %v", err)
+	}
+	t.Setenv("E2E_TOKEN", "")
+	if err := run(context.Background(), []string{"-env", "E2E_TOKEN"}, io.Discard); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty variable: err = %v", err)
+	}
+}
+
+func TestWaitFileAndDoneFile(t *testing.T) {
+	dir := t.TempDir()
+	token, done := filepath.Join(dir, "token"), filepath.Join(dir, "done")
+	// The token file never appears: the wait gives up, naming it, and the
+	// done file is still created.
+	err := run(context.Background(), []string{"-wait-file", token, "-wait-timeout", "300ms", "-done-file", done, "-count", "1"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), token) {
+		t.Fatalf("err = %v, want a timeout naming %s", err, token)
+	}
+	if _, err := os.Stat(done); err != nil {
+		t.Fatalf("done file after a failed wait: %v", err)
+	}
+	os.Remove(done)
+	// The token file appears while waiting: the calls run (here against a
+	// closed port, so they fail), then the done file is created.
+	go func() { _ = os.WriteFile(token, []byte("x"), 0o600) }()
+	err = run(context.Background(), []string{"-wait-file", token, "-done-file", done, "-count", "1",
+		"-interval", "5ms", "-target", "http://127.0.0.1:1/", "-upstream-addr", "127.0.0.1:0"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "1 of 1 calls failed") {
+		t.Errorf("err = %v, want the failed call reported", err)
+	}
+	if _, err := os.Stat(done); err != nil {
+		t.Errorf("done file: %v", err)
 	}
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Out    string // tarball path
 	User   string // numeric uid[:gid]
 	Arch   string // "" = runtime.GOARCH
+	// Extra are more static binaries, each at /<base name> (on PATH=/),
+	// e.g. a command for the entrypoint to run.
+	Extra []string
 }
 
 // epoch makes the image reproducible: same binary → same digest.
@@ -54,7 +57,23 @@ func Build(o Options) error {
 		return fmt.Errorf("ociimage: binary %s: %w", o.Binary, err)
 	}
 	base := filepath.Base(o.Binary)
-	layerTar, err := layer(base, bin)
+	files := []file{{base, bin}}
+	for _, x := range o.Extra {
+		data, err := os.ReadFile(x)
+		if err != nil {
+			return fmt.Errorf("ociimage: extra binary: %w", err)
+		}
+		if err := checkStatic(data); err != nil {
+			return fmt.Errorf("ociimage: binary %s: %w", x, err)
+		}
+		for _, f := range files {
+			if f.name == filepath.Base(x) {
+				return fmt.Errorf("ociimage: extra binary %s: /%s is already in the image", x, f.name)
+			}
+		}
+		files = append(files, file{filepath.Base(x), data})
+	}
+	layerTar, err := layer(files)
 	if err != nil {
 		return err
 	}
@@ -97,22 +116,26 @@ func Build(o Options) error {
 	return os.Rename(tmp, o.Out)
 }
 
-// layer is a tar with /<name> (0755, root-owned) and a world-writable /tmp.
-func layer(name string, bin []byte) ([]byte, error) {
+// file is one binary of the image's layer.
+type file struct {
+	name string
+	data []byte
+}
+
+// layer is a tar with a world-writable /tmp and each file at /<name>
+// (0755, root-owned).
+func layer(files []file) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	hdrs := []*tar.Header{
-		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: epoch},
-		{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin)), ModTime: epoch},
+	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: epoch}); err != nil {
+		return nil, fmt.Errorf("ociimage: layer: %w", err)
 	}
-	for _, h := range hdrs {
-		if err := tw.WriteHeader(h); err != nil {
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(f.data)), ModTime: epoch}); err != nil {
 			return nil, fmt.Errorf("ociimage: layer: %w", err)
 		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(bin); err != nil {
-				return nil, fmt.Errorf("ociimage: layer: %w", err)
-			}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("ociimage: layer: %w", err)
 		}
 	}
 	if err := tw.Close(); err != nil {

@@ -1,9 +1,12 @@
 package ociimage
 
 import (
+	"archive/tar"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,5 +103,54 @@ func TestBuildRejectsDynamicBinary(t *testing.T) {
 	err := Build(Options{Binary: "/bin/sh", Ref: "x/y:z", Out: filepath.Join(t.TempDir(), "o"), User: "1"})
 	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 		t.Fatalf("err = %v, want the CGO_ENABLED=0 hint", err)
+	}
+}
+
+func TestBuildExtraBinaries(t *testing.T) {
+	bin := buildPause(t, "0")
+	extra := filepath.Join(t.TempDir(), "helper")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(extra, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "two.tar")
+	if err := Build(Options{Binary: bin, Extra: []string{extra}, Ref: "example.local/two:e2e", Out: out, User: "65532:65532"}); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("example.local/two:e2e")
+	img, err := tarball.ImageFromPath(out, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers = %d, %v; want 1", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var names []string
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+	if want := []string{"tmp/", "pause", "helper"}; !slices.Equal(names, want) {
+		t.Errorf("layer holds %v, want %v", names, want)
+	}
+	// The same name twice is refused.
+	if err := Build(Options{Binary: bin, Extra: []string{bin}, Ref: "example.local/two:e2e", Out: out, User: "65532"}); err == nil || !strings.Contains(err.Error(), "already in the image") {
+		t.Errorf("duplicate binary: err = %v", err)
 	}
 }
