@@ -145,7 +145,16 @@ func newExtIssuer(t *testing.T, useTLS bool) *extIssuer {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return
 		}
-		writeTestJSON(w, e.publicSetLocked())
+		// Like kube-apiserver (pkg/routes/openidmetadata.go), serve the key
+		// set only as application/jwk-set+json and answer 406 to a client
+		// that does not accept it.
+		if !strings.Contains(r.Header.Get("Accept"), "application/jwk-set+json") {
+			http.Error(w, "not acceptable", http.StatusNotAcceptable)
+			return
+		}
+		b, _ := json.Marshal(e.publicSetLocked())
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Write(b)
 	})
 	if useTLS {
 		e.hs = httptest.NewTLSServer(mux)

@@ -109,7 +109,9 @@ func fetchJSON(ctx context.Context, client *http.Client, u string, dst any) erro
 	if err != nil {
 		return fmt.Errorf("bad URL: %w", err)
 	}
-	req.Header.Set("Accept", "application/json")
+	// kube-apiserver serves its JWKS only as application/jwk-set+json
+	// (RFC 7517 §8.5) and answers 406 to a plain application/json.
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -109,7 +109,7 @@ func hintFor(grant string, method oauth.AuthMethod, e *oauth.Error) string {
 func invalidClientHint(method oauth.AuthMethod) string {
 	switch method {
 	case oauth.AuthFederated:
-		return "the IdP did not accept the platform token as client credentials: its aud must be exactly the realm issuer, its sub must match the client's configured subject (Keycloak jwt.credential.sub), and Keycloak rejects a client_id other than sub (set clientAuth.omitClientId)"
+		return "the IdP did not accept the platform token as client credentials: check that the IdP trusts its issuer, that its aud is the one the IdP expects (Keycloak: exactly the realm issuer), that its sub is the subject bound to the client (Keycloak: jwt.credential.sub), and that no client_id other than sub is sent (Keycloak: set clientAuth.omitClientId)"
 	case oauth.AuthPrivateKeyJWT:
 		return "the IdP did not accept the signed client assertion: check the key registered for the client (and its kid) and the audience the IdP expects"
 	case oauth.AuthNone:

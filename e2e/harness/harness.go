@@ -145,23 +145,10 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				// mockidp asks for the JWKS with Accept: application/json
-				// only, which kube-apiserver answers with 406 (docs/e2e.md):
-				// prod and staging read the keys from a file the harness
-				// fetched; the issuer "discovery" still uses discovery.
-				jwksFile := filepath.Join(e.workDir, "cluster-jwks.json")
-				jwks, err := cluster.FetchJWKSAnonymously(ctx, e.Cluster.Issuer(), e.Cluster.CAFile())
-				if err == nil {
-					err = os.WriteFile(jwksFile, jwks, 0o644)
-				}
-				if err != nil {
-					mockErr = fmt.Errorf("harness: mockidp: cluster JWKS: %w", err)
-					return
-				}
 				e.MockIdP, mockErr = mockidp.Start(ctx, mockidp.Options{
 					Binary: bin, Host: host, WorkDir: e.workDir,
 					Params: mockidp.Params{
-						K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(), K8sJWKSFile: jwksFile,
+						K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
 						Namespace: Namespace, ServiceAccount: ServiceAccount, AccessTokenLifetime: "60s",
 						// The seed's multi-provider overlay runs as this one.
 						ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
@@ -342,7 +329,7 @@ func (e *Env) CollectLogs(ctx context.Context) error {
 	if e.Cluster != nil {
 		errs = append(errs, e.Cluster.CollectLogs(ctx, filepath.Join(e.Artifacts, "cluster")))
 	}
-	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml", "mockidp.log", "mockidp-config.yaml", "cluster-jwks.json"} {
+	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml", "mockidp.log", "mockidp-config.yaml"} {
 		src := filepath.Join(e.workDir, f)
 		if data, err := os.ReadFile(src); err == nil {
 			errs = append(errs, os.WriteFile(filepath.Join(e.Artifacts, f), data, 0o644))

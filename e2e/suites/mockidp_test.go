@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedtoken/fedtoken/e2e/cluster"
 	"github.com/fedtoken/fedtoken/e2e/harness"
 	"github.com/fedtoken/fedtoken/e2e/idp/mockidp"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
@@ -134,12 +133,8 @@ func TestMockIdPTrustsTheClusterIssuer(t *testing.T) {
 }
 
 // The issuer "discovery" trusts the cluster through its https discovery
-// document and the cluster CA, as a real deployment configures mockidp.
-// mockidp fetches the JWKS with "Accept: application/json" only, and
-// kube-apiserver serves /openid/v1/jwks only as application/jwk-set+json,
-// answering 406: the grant then fails with temporarily_unavailable. That
-// product bug is reported (mockidp/keyset.go fetchJSON); until it is fixed
-// this test skips after proving the 406 is the cause, and passes once it is.
+// document and the cluster CA, as a real deployment configures mockidp
+// (kube-apiserver serves the JWKS only as application/jwk-set+json).
 func TestMockIdPDiscoversTheClusterIssuer(t *testing.T) {
 	e := requireMockIdP(t)
 	ctx := testContext(t, time.Minute)
@@ -150,28 +145,6 @@ func TestMockIdPDiscoversTheClusterIssuer(t *testing.T) {
 			t.Errorf("access token iss=%v, want %s", at["iss"], e.MockIdP.Issuer(mockidp.Discovery))
 		}
 		return
-	}
-	desc := resp.str("error_description")
-	if resp.str("error") == "temporarily_unavailable" && strings.Contains(desc, "HTTP 406") {
-		d, err := cluster.FetchDiscoveryAnonymously(ctx, e.Cluster.Issuer(), e.Cluster.CAFile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		client, err := cluster.HTTPClientTrusting(e.Cluster.CAFile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.JWKSURI, nil)
-		req.Header.Set("Accept", "application/json")
-		r, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Body.Close()
-		if r.StatusCode != http.StatusNotAcceptable {
-			t.Fatalf("mockidp says %q, but GET %s with Accept: application/json answers %d, not 406", desc, d.JWKSURI, r.StatusCode)
-		}
-		t.Skipf("mockidp bug: it fetches %s with Accept: application/json only (mockidp/keyset.go fetchJSON) and kube-apiserver, which serves it only as application/jwk-set+json, answers 406; mockidp said: %s. prod and staging use jwksFile meanwhile", d.JWKSURI, desc)
 	}
 	t.Fatalf("client_credentials at the discovery issuer: %s", errorBody(resp))
 }

@@ -16,9 +16,9 @@ import (
 const (
 	Prod    = "prod"
 	Staging = "staging"
-	// Discovery is a third issuer whose trust policy always fetches the
-	// cluster's keys through its https discovery document (discoveryURL +
-	// caFile), whatever K8sJWKSFile says.
+	// Discovery is a third issuer, used by the discovery suite on its
+	// own; like the others it fetches the cluster's keys through its https
+	// discovery document (discoveryURL + caFile).
 	Discovery = "discovery"
 	// TrustName is the trust policy of each issuer that accepts the
 	// cluster's service-account tokens.
@@ -39,14 +39,10 @@ var Issuers = []string{Prod, Staging}
 
 // Params are the values the configuration depends on.
 type Params struct {
-	BaseURL    string // scheme://host:port the issuers are published under
-	ListenAddr string // host:port mockidp listens on
-	K8sIssuer  string // the cluster's service-account issuer (https)
-	K8sCAFile  string // PEM trusting K8sIssuer's TLS certificate
-	// K8sJWKSFile, when set, is the cluster's JWKS saved by the harness:
-	// prod and staging read their keys from it (jwksFile) instead of
-	// fetching them through discovery. See docs/e2e.md for why.
-	K8sJWKSFile         string
+	BaseURL             string // scheme://host:port the issuers are published under
+	ListenAddr          string // host:port mockidp listens on
+	K8sIssuer           string // the cluster's service-account issuer (https)
+	K8sCAFile           string // PEM trusting K8sIssuer's TLS certificate
 	Namespace           string // the workload's namespace
 	ServiceAccount      string // the workload's service account
 	AccessTokenLifetime string // Go duration, e.g. 60s
@@ -64,8 +60,8 @@ func (p Params) Subject() string {
 }
 
 // Config renders mockidp's YAML configuration. Each issuer trusts the
-// cluster's service-account issuer — through its discovery document over
-// TLS (the cluster CA), or from K8sJWKSFile for prod and staging — accepts
+// cluster's service-account issuer through its discovery document over
+// TLS (the cluster CA), accepts
 // only tokens whose aud contains the issuer's own URL (audience pinning)
 // and whose sub is a service account of the workload's namespace, and has
 // a federated client bound to the workload's subject and a public
@@ -80,9 +76,6 @@ func Config(p Params) string {
 	subjects := strings.Join(quoted, ", ")
 	for _, name := range append(slices.Clone(Issuers), Discovery) {
 		keys := fmt.Sprintf("discoveryURL: %s/.well-known/openid-configuration\n    caFile: %s", p.K8sIssuer, p.K8sCAFile)
-		if p.K8sJWKSFile != "" && name != Discovery {
-			keys = "jwksFile: " + p.K8sJWKSFile
-		}
 		fmt.Fprintf(&b, `- name: %s
   accessTokenLifetime: %s
   trust:

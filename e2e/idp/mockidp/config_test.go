@@ -12,13 +12,7 @@ import (
 )
 
 func TestConfigParses(t *testing.T) {
-	for _, jwksFile := range []string{"", "/tmp/jwks.json"} {
-		t.Run("jwksFile="+jwksFile, func(t *testing.T) { testConfigParses(t, jwksFile) })
-	}
-}
-
-func testConfigParses(t *testing.T, jwksFile string) {
-	p := Params{K8sJWKSFile: jwksFile,
+	p := Params{
 		BaseURL: "http://10.213.0.1:4444", ListenAddr: "10.213.0.1:4444",
 		K8sIssuer: "https://127.0.0.1:6443", K8sCAFile: "/tmp/ca.crt",
 		Namespace: "e2e", ServiceAccount: "workload", AccessTokenLifetime: "60s",
@@ -52,11 +46,7 @@ func testConfigParses(t *testing.T, jwksFile string) {
 			t.Errorf("issuer %d = %q, want %q", i, iss.Name, want)
 		}
 		tr := iss.Trust[0]
-		if jwksFile != "" && iss.Name != Discovery {
-			if tr.Issuer != p.K8sIssuer || tr.JWKSFile != jwksFile || tr.DiscoveryURL != "" {
-				t.Errorf("%s trust = %+v, want jwksFile %s", iss.Name, tr, jwksFile)
-			}
-		} else if tr.Issuer != p.K8sIssuer || tr.DiscoveryURL != p.K8sIssuer+"/.well-known/openid-configuration" || tr.CAFile != p.K8sCAFile || tr.JWKSFile != "" {
+		if tr.Issuer != p.K8sIssuer || tr.DiscoveryURL != p.K8sIssuer+"/.well-known/openid-configuration" || tr.CAFile != p.K8sCAFile || tr.JWKSFile != "" {
 			t.Errorf("%s trust = %+v", iss.Name, tr)
 		}
 		if len(tr.Audiences) != 1 || tr.Audiences[0] != "http://10.213.0.1:4444/"+iss.Name {
@@ -83,8 +73,7 @@ var update = flag.Bool("update", false, "rewrite testdata/config.golden.yaml")
 var docParams = Params{
 	BaseURL: "http://10.213.0.1:41961", ListenAddr: "10.213.0.1:41961",
 	K8sIssuer: "https://127.0.0.1:6443", K8sCAFile: "/tmp/fedtoken-e2e-XXXX/pki/ca.crt",
-	K8sJWKSFile: "/tmp/fedtoken-e2e-idp-XXXX/cluster-jwks.json",
-	Namespace:   "e2e", ServiceAccount: "workload", AccessTokenLifetime: "60s",
+	Namespace: "e2e", ServiceAccount: "workload", AccessTokenLifetime: "60s",
 	ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
 }
 
