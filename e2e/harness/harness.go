@@ -145,14 +145,16 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				e.MockIdP, mockErr = mockidp.Start(ctx, mockidp.Options{
-					Binary: bin, Host: host, WorkDir: e.workDir,
-					Params: mockidp.Params{
-						K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
-						Namespace: Namespace, ServiceAccount: ServiceAccount, AccessTokenLifetime: "60s",
-						// The seed's multi-provider overlay runs as this one.
-						ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
-					},
+				e.MockIdP, mockErr = retryTakenPort(e, "mockidp", func() (*mockidp.Server, error) {
+					return mockidp.Start(ctx, mockidp.Options{
+						Binary: bin, Host: host, WorkDir: e.workDir,
+						Params: mockidp.Params{
+							K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
+							Namespace: Namespace, ServiceAccount: ServiceAccount, AccessTokenLifetime: "60s",
+							// The seed's multi-provider overlay runs as this one.
+							ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
+						},
+					})
 				})
 				if mockErr == nil {
 					e.logf("harness: mockidp up at %s (issuers %s, %s)", e.MockIdP.BaseURL(), e.MockIdP.Issuer(mockidp.Prod), e.MockIdP.Issuer(mockidp.Staging))
@@ -170,8 +172,10 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			t := time.Now()
-			e.Keycloak, kcErr = keycloak.Start(ctx, keycloak.Options{
-				Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+			e.Keycloak, kcErr = retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
+				return keycloak.Start(ctx, keycloak.Options{
+					Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+				})
 			})
 			if kcErr == nil {
 				e.logf("harness: keycloak up at %s in %s", e.Keycloak.URL(), time.Since(t).Round(time.Second))
@@ -187,9 +191,11 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.Dex, dexErr = dex.Start(ctx, dex.Options{
-				Binary: e.Peers.Dex(), Host: host, K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
-				ClientSecret: e.DexClientSecret, WorkDir: e.workDir,
+			e.Dex, dexErr = retryTakenPort(e, "dex", func() (*dex.Server, error) {
+				return dex.Start(ctx, dex.Options{
+					Binary: e.Peers.Dex(), Host: host, K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
+					ClientSecret: e.DexClientSecret, WorkDir: e.workDir,
+				})
 			})
 			if dexErr == nil {
 				e.logf("harness: dex up at %s", e.Dex.Issuer())
@@ -358,4 +364,24 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// retryTakenPort runs start again, up to three times, while it fails because
+// its port was taken. The IdPs get their ports by listening on port 0 and
+// closing the listener before the server binds it; Keycloak, Dex and mockidp
+// start at the same time on the same address, so another process can take a
+// port in between ("bind: address already in use").
+func retryTakenPort[T any](e *Env, name string, start func() (T, error)) (T, error) {
+	var (
+		v   T
+		err error
+	)
+	for attempt := 1; attempt <= 3; attempt++ {
+		v, err = start()
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "address already in use") {
+			return v, err
+		}
+		e.logf("harness: %s: its port was taken (attempt %d of 3), starting again on another", name, attempt)
+	}
+	return v, err
 }

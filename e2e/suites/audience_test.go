@@ -134,18 +134,7 @@ func TestSidecarReportsWrongAudience(t *testing.T) {
 	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(ctx)
-		if t.Failed() {
-			for _, ctr := range []string{"fedtoken-sidecar", "app-keycloak", "app-mockidp", "token-endpoint"} {
-				if logs, err := cluster.PodLogs(ctx, c, harness.Namespace, name, ctr); err == nil {
-					t.Logf("%s logs:\n%s", ctr, redactJWTs(tail(logs, 20)))
-				}
-			}
-		}
-		_ = cluster.DeletePodAndWait(ctx, c, harness.Namespace, name, time.Minute)
-		_ = c.CoreV1().ConfigMaps(harness.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	deletePodWhenDone(t, ctx, c, name, 20, "fedtoken-sidecar", "app-keycloak", "app-mockidp", "token-endpoint")
 	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, name, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -124,18 +124,7 @@ func TestSidecarRotation(t *testing.T) {
 	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(ctx)
-		if t.Failed() {
-			for _, ctr := range []string{"fedtoken-sidecar", "app"} {
-				if logs, err := cluster.PodLogs(ctx, c, harness.Namespace, name, ctr); err == nil {
-					t.Logf("%s logs:\n%s", ctr, redactJWTs(tail(logs, 40)))
-				}
-			}
-		}
-		_ = cluster.DeletePodAndWait(ctx, c, harness.Namespace, name, time.Minute)
-		_ = c.CoreV1().ConfigMaps(harness.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
 	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, name, 3*time.Minute)
 	if err != nil {
 		t.Fatal(err)
