@@ -27,37 +27,8 @@ import (
 func TestProjectedTokenVolume(t *testing.T) {
 	e := requireKeycloak(t)
 	ctx := testContext(t, 4*time.Minute)
-	c := e.Cluster.Client()
 	audience := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
-	const volume = "oauth2-token"
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "projected-token", Namespace: harness.Namespace},
-		Spec: corev1.PodSpec{
-			ServiceAccountName:           harness.ServiceAccount,
-			AutomountServiceAccountToken: new(false),
-			Containers: []corev1.Container{{
-				Name:            "app",
-				Image:           e.Peers.Versions.PauseImage,
-				ImagePullPolicy: corev1.PullNever,
-				VolumeMounts:    []corev1.VolumeMount{{Name: volume, MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true}},
-			}},
-			Volumes: []corev1.Volume{cluster.ProjectedTokenVolume(volume, audience, "token", cluster.MinTokenSeconds)},
-		},
-	}
-	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cluster.DeletePodAndWait(context.WithoutCancel(ctx), c, harness.Namespace, pod.Name, time.Minute)
-	})
-	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, pod.Name, 2*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := e.Cluster.PodVolumeDir(running, volume)
-	if err != nil {
-		t.Skipf("cannot read the node's volume from the host on %s: %v", e.Cluster.Backend(), err)
-	}
+	running, dir := projectedTokenPod(t, ctx, e, "projected-token", audience)
 
 	// The atomic writer's layout.
 	link, err := os.Readlink(filepath.Join(dir, "token"))
@@ -81,8 +52,8 @@ func TestProjectedTokenVolume(t *testing.T) {
 	cl := claims(t, tok)
 	k8s, _ := cl["kubernetes.io"].(map[string]any)
 	podClaim, _ := k8s["pod"].(map[string]any)
-	if podClaim["name"] != pod.Name || podClaim["uid"] != string(running.UID) {
-		t.Errorf("kubernetes.io.pod = %v, want name %s uid %s", podClaim, pod.Name, running.UID)
+	if podClaim["name"] != running.Name || podClaim["uid"] != string(running.UID) {
+		t.Errorf("kubernetes.io.pod = %v, want name %s uid %s", podClaim, running.Name, running.UID)
 	}
 	if aud := audiences(cl); len(aud) != 1 || aud[0] != audience {
 		t.Errorf("aud = %v, want [%s]", aud, audience)
@@ -102,4 +73,42 @@ func TestProjectedTokenVolume(t *testing.T) {
 	if resp.Status != http.StatusOK {
 		t.Fatalf("client_credentials with the projected token: %s", errorBody(resp))
 	}
+}
+
+// projectedTokenPod runs a pause pod named name whose only volume is a
+// projected service-account token for audience (600 s, the minimum) at
+// /var/run/secrets/tokens/oauth2/token, deleted when the test ends. It
+// returns the running pod and the host directory of that volume, or skips
+// when the backend cannot read the node's volumes from the host.
+func projectedTokenPod(t *testing.T, ctx context.Context, e *harness.Env, name, audience string) (*corev1.Pod, string) {
+	t.Helper()
+	c := e.Cluster.Client()
+	const volume = "oauth2-token"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:           harness.ServiceAccount,
+			AutomountServiceAccountToken: new(false),
+			Containers: []corev1.Container{{
+				Name: "app", Image: e.Peers.Versions.PauseImage, ImagePullPolicy: corev1.PullNever,
+				VolumeMounts: []corev1.VolumeMount{{Name: volume, MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true}},
+			}},
+			Volumes: []corev1.Volume{cluster.ProjectedTokenVolume(volume, audience, "token", cluster.MinTokenSeconds)},
+		},
+	}
+	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.DeletePodAndWait(context.WithoutCancel(ctx), c, harness.Namespace, pod.Name, time.Minute)
+	})
+	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, pod.Name, 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := e.Cluster.PodVolumeDir(running, volume)
+	if err != nil {
+		t.Skipf("cannot read the node's volume from the host on %s: %v", e.Cluster.Backend(), err)
+	}
+	return running, dir
 }

@@ -12,11 +12,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/fedtoken/fedtoken/e2e/cluster"
-	"github.com/fedtoken/fedtoken/e2e/harness"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
@@ -37,35 +32,8 @@ func TestKubeletRotatesProjectedToken(t *testing.T) {
 		t.Skipf("the %s backend cannot restart the kubelet", e.Cluster.Backend())
 	}
 	ctx := testContext(t, 5*time.Minute)
-	c := e.Cluster.Client()
 	audience := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
-	const volume = "oauth2-token"
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "rotation", Namespace: harness.Namespace},
-		Spec: corev1.PodSpec{
-			ServiceAccountName:           harness.ServiceAccount,
-			AutomountServiceAccountToken: new(false),
-			Containers: []corev1.Container{{
-				Name: "app", Image: e.Peers.Versions.PauseImage, ImagePullPolicy: corev1.PullNever,
-				VolumeMounts: []corev1.VolumeMount{{Name: volume, MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true}},
-			}},
-			Volumes: []corev1.Volume{cluster.ProjectedTokenVolume(volume, audience, "token", cluster.MinTokenSeconds)},
-		},
-	}
-	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cluster.DeletePodAndWait(context.WithoutCancel(ctx), c, harness.Namespace, pod.Name, time.Minute)
-	})
-	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, pod.Name, 2*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := e.Cluster.PodVolumeDir(running, volume)
-	if err != nil {
-		t.Skipf("cannot read the node's volume from the host: %v", err)
-	}
+	_, dir := projectedTokenPod(t, ctx, e, "rotation", audience)
 	data1, tok1 := readProjected(t, dir)
 
 	// Claims have one-second resolution: make sure the next token's iat differs.
