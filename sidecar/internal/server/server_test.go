@@ -143,16 +143,22 @@ func TestProxyThroughServerIsInstrumented(t *testing.T) {
 		t.Errorf("upstream Authorization = %q", auth)
 	}
 	mu.Unlock()
-	_, metrics := get(t, r.url("admin", "/metrics"))
-	for _, want := range []string{
+	// A request is recorded once its handler returns, which can be just
+	// after the client has read the whole response: wait for it.
+	want := []string{
 		`fedtoken_proxy_requests_total{code="200",provider="miaou"} 1`,
 		`fedtoken_proxy_requests_total{code="404",provider="miaou"} 1`,
 		`fedtoken_proxy_request_duration_seconds_count{provider="miaou"} 2`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
 	}
+	eventually(t, "/metrics to count both proxied requests", func() bool {
+		_, metrics := get(t, r.url("admin", "/metrics"))
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestGracefulShutdownMidStream stops the server while an SSE response is
