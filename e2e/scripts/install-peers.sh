@@ -196,6 +196,10 @@ main() {
 	done
 	((${#comps[@]})) || comps=(apt kubernetes etcd dex keycloak pause)
 	mkdir -p "$CACHE"
+	# One installer at a time per cache: concurrent runs (two checkouts, two
+	# terminals) would otherwise build the same peer into the same directory.
+	exec 9>"$CACHE/.lock"
+	flock -n 9 || { log "waiting for another install-peers run ($CACHE/.lock)"; flock 9; }
 	local start=$SECONDS c
 	for c in "${comps[@]}"; do
 		case $c in
