@@ -3,8 +3,8 @@ module github.com/fedtoken/fedtoken/cli
 go 1.26.0
 
 require (
-	github.com/fedtoken/fedtoken/core v0.0.0
-	github.com/fedtoken/fedtoken/mockidp v0.0.0
+	github.com/fedtoken/fedtoken/core v0.1.0
+	github.com/fedtoken/fedtoken/mockidp v0.1.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	golang.org/x/oauth2 v0.38.0
@@ -33,9 +33,4 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
-)
-
-replace (
-	github.com/fedtoken/fedtoken/core => ../core
-	github.com/fedtoken/fedtoken/mockidp => ../mockidp
 )

@@ -3,8 +3,8 @@ module github.com/fedtoken/fedtoken/e2e
 go 1.26.0
 
 require (
-	github.com/fedtoken/fedtoken/core v0.0.0
-	github.com/google/go-containerregistry v0.22.1
+	github.com/fedtoken/fedtoken/core v0.1.0
+	github.com/fedtoken/fedtoken/release v0.1.0
 	k8s.io/api v0.34.3
 	k8s.io/apimachinery v0.34.3
 	k8s.io/client-go v0.34.3
@@ -25,6 +25,7 @@ require (
 	github.com/go-openapi/swag v0.23.0 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/google/gnostic-models v0.7.0 // indirect
+	github.com/google/go-containerregistry v0.22.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
@@ -62,5 +63,3 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.0 // indirect
 )
-
-replace github.com/fedtoken/fedtoken/core => ../core

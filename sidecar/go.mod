@@ -3,7 +3,7 @@ module github.com/fedtoken/fedtoken/sidecar
 go 1.26.0
 
 require (
-	github.com/fedtoken/fedtoken/core v0.0.0
+	github.com/fedtoken/fedtoken/core v0.1.0
 	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
@@ -48,5 +48,3 @@ require (
 	k8s.io/kube-openapi v0.0.0-20260721132016-d427ff9ee9ad // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
-
-replace github.com/fedtoken/fedtoken/core => ../core

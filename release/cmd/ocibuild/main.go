@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/fedtoken/fedtoken/e2e/internal/ociimage"
+	"github.com/fedtoken/fedtoken/release/ociimage"
 )
 
 func main() {
