@@ -64,19 +64,45 @@ check-deps:
 		echo "mockidp must not import core"; exit 1; fi
 	@echo "check-deps: core and mockidp dependencies are as designed"
 
-# Binaries of `make build`: <module>/cmd/<name> → bin/<name>; absent ones are skipped.
-BINARIES    ?= cli/cmd/fedtoken mockidp/cmd/fedtoken-mockidp sidecar/cmd/fedtoken-sidecar
+# `make build`: every command for this machine into bin/ — static, stripped,
+# -trimpath, version-stamped: the same build as the release binaries
+# (release/dist). The images carry Debian's CA bundle: `ca-bundle` installs
+# ca-certificates when it is missing (root with apt-get), else says what to do.
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-VERSION_PKG := github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/version
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
+CA_BUNDLE   ?= /etc/ssl/certs/ca-certificates.crt
+export VERSION COMMIT CA_BUNDLE
 
-build:
-	@mkdir -p bin
-	@for b in $(BINARIES); do \
-	  mod=$${b%%/*}; name=$${b##*/}; \
-	  if [ ! -d $$b ]; then echo "skip $$b (not there yet)"; continue; fi; \
-	  echo "go build $$b -> bin/$$name"; \
-	  (cd $$mod && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X $(VERSION_PKG).version=$(VERSION)" -o $(CURDIR)/bin/$$name ./$${b#*/}) || exit 1; \
-	done
+build: $(RELEASE_TOOL)
+	@$(RELEASE_TOOL) build -bin $(CURDIR)/bin -version $(VERSION) -commit $(COMMIT)
+
+.PHONY: ca-bundle
+ca-bundle:
+	@if [ ! -s $(CA_BUNDLE) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ca-bundle: installing Debian's ca-certificates for the images"; \
+	    apt-get install -y --no-install-recommends ca-certificates >/dev/null 2>&1 || \
+	      { apt-get update >/dev/null && apt-get install -y --no-install-recommends ca-certificates >/dev/null; } || exit 1; \
+	  else echo "ca-bundle: no CA bundle at $(CA_BUNDLE): install Debian's ca-certificates (apt-get install ca-certificates) or set CA_BUNDLE=<PEM file>"; exit 1; fi; \
+	fi
+
+# `make release-snapshot`: the whole release, locally, into dist/ — binaries
+# for linux/darwin/windows × amd64/arm64, SBOMs, SHA256SUMS, multi-arch image
+# indexes (OCI layouts) — then checks it (fedtoken-release verify). Nothing is
+# pushed or signed: the release workflow does that (docs/releasing.md).
+SNAPSHOT_VERSION ?= v0.0.0-snapshot.$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+.PHONY: release-snapshot release-prepare
+# `make release-prepare RELEASE_VERSION=vX.Y.Z`: our modules require each
+# other at vX.Y.Z (go.mod) and go.work maps that version to the directories.
+release-prepare: $(RELEASE_TOOL)
+	@test -n "$(RELEASE_VERSION)" || { echo "set RELEASE_VERSION=vX.Y.Z"; exit 1; }
+	$(RELEASE_TOOL) prepare -version $(RELEASE_VERSION)
+
+release-snapshot: $(RELEASE_TOOL) ca-bundle
+	$(RELEASE_TOOL) snapshot -dist $(CURDIR)/dist -version $(SNAPSHOT_VERSION) -commit $(COMMIT) \
+		-source-date-epoch $(SOURCE_DATE_EPOCH) -ca-bundle $(CA_BUNDLE)
+	$(RELEASE_TOOL) verify -dist $(CURDIR)/dist -version $(SNAPSHOT_VERSION) -commit $(COMMIT)
 
 # The README's first command: fedtoken against fedtoken-mockidp in cluster mode.
 demo: build
@@ -102,12 +128,12 @@ E2E_FLAGS   ?= -count=1 -v
 e2e-peers:
 	e2e/scripts/install-peers.sh
 
-images: build
+images: build ca-bundle
 	e2e/scripts/build-images.sh
 
 e2e: e2e-peers images
 	cd e2e && $(GO) test -tags e2e $(E2E_FLAGS) -timeout $(E2E_TIMEOUT) ./...
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools dist
 .SECONDARY:

@@ -166,8 +166,8 @@ install_pause() {
 	local tag=${PAUSE_IMAGE##*:}
 	local dir="$CACHE/pause-$tag"
 	local stamp
-	stamp="$(stamp_of "$E2E_DIR/cmd/pause/main.go" "$E2E_DIR/cmd/ocibuild/main.go" \
-		"$E2E_DIR/internal/ociimage/build.go" "$E2E_DIR/go.mod" "$PAUSE_IMAGE")"
+	stamp="$(stamp_of "$E2E_DIR/cmd/pause/main.go" "$E2E_DIR/../release/cmd/ocibuild/main.go" \
+		"$E2E_DIR/../release/ociimage/build.go" "$E2E_DIR/../release/go.mod" "$PAUSE_IMAGE")"
 	if fresh "$dir" "$stamp"; then
 		log "pause $tag: cached in $dir"
 		return
@@ -176,7 +176,7 @@ install_pause() {
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	(cd "$E2E_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$tmp/pause" ./cmd/pause)
-	(cd "$E2E_DIR" && "$GO" run ./cmd/ocibuild -binary "$tmp/pause" -ref "$PAUSE_IMAGE" \
+	(cd "$E2E_DIR/../release" && "$GO" run ./cmd/ocibuild -binary "$tmp/pause" -ref "$PAUSE_IMAGE" \
 		-user 65535 -out "$tmp/pause.tar")
 	rm -f "$tmp/pause"
 	finish "$tmp" "$dir" "$stamp"

@@ -58,7 +58,9 @@ func TestGoInstall(t *testing.T) {
 			t.Errorf("go install of the commands downloaded %s; the test IdP must stay out of what users install", p)
 		}
 	}
-	if !slices.ContainsFunc(pulled, func(p string) bool { return strings.HasPrefix(p, "github.com/fedtoken/fedtoken/core/@v/"+version+".zip") }) {
+	if !slices.ContainsFunc(pulled, func(p string) bool {
+		return strings.HasPrefix(p, "github.com/fedtoken/fedtoken/core/@v/"+version+".zip")
+	}) {
 		t.Errorf("core %s was not downloaded from the proxy; downloaded: %v", version, pulled)
 	}
 }

@@ -261,3 +261,56 @@ func copyEntry(w io.Writer, f *zip.File) error {
 	_, err = io.Copy(w, r)
 	return err
 }
+
+// Prepare sets every requirement on a workspace module, in every go.mod of
+// the workspace, and the version of every go.work replacement of one, to
+// version — the commit that precedes a release's tags (docs/releasing.md).
+func Prepare(goWork, version string) error {
+	if !semver.IsValid(version) || semver.Build(version) != "" {
+		return fmt.Errorf("modproxy: version %q: want a semantic version such as v1.2.3", version)
+	}
+	mods, err := Workspace(goWork)
+	if err != nil {
+		return err
+	}
+	ours := map[string]bool{}
+	for _, m := range mods {
+		ours[m.Path] = true
+	}
+	for _, m := range mods {
+		data, err := PinOurs(m, ours, version)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(m.Dir, "go.mod"), data, 0o644); err != nil {
+			return fmt.Errorf("modproxy: %w", err)
+		}
+	}
+	data, err := os.ReadFile(goWork)
+	if err != nil {
+		return fmt.Errorf("modproxy: %w", err)
+	}
+	wf, err := modfile.ParseWork(goWork, data, nil)
+	if err != nil {
+		return fmt.Errorf("modproxy: %w", err)
+	}
+	var reps []modfile.Replace
+	for _, r := range wf.Replace {
+		if ours[r.Old.Path] {
+			reps = append(reps, *r)
+		}
+	}
+	for _, r := range reps {
+		if err := wf.DropReplace(r.Old.Path, r.Old.Version); err != nil {
+			return fmt.Errorf("modproxy: %w", err)
+		}
+		if err := wf.AddReplace(r.Old.Path, version, r.New.Path, r.New.Version); err != nil {
+			return fmt.Errorf("modproxy: %w", err)
+		}
+	}
+	wf.Cleanup()
+	if err := os.WriteFile(goWork, modfile.Format(wf.Syntax), 0o644); err != nil {
+		return fmt.Errorf("modproxy: %w", err)
+	}
+	return nil
+}

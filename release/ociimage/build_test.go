@@ -11,15 +11,20 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// buildPause compiles the e2e pause command statically: a real static binary.
-func buildPause(t *testing.T, cgo string) string {
+// buildPause compiles testdata/hello, named pause, for GOARCH arch ("" =
+// this machine's): a real static binary.
+func buildPause(t *testing.T, arch string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "pause")
-	cmd := exec.Command("go", "build", "-o", out, "../../cmd/pause")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if arch != "" {
+		cmd.Env = append(cmd.Env, "GOARCH="+arch)
+	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
@@ -27,7 +32,7 @@ func buildPause(t *testing.T, cgo string) string {
 }
 
 func TestBuildWritesLoadableImage(t *testing.T) {
-	bin := buildPause(t, "0")
+	bin := buildPause(t, "")
 	out := filepath.Join(t.TempDir(), "img", "pause.tar")
 	if err := Build(Options{Binary: bin, Ref: "registry.k8s.io/pause:3.10", Out: out, User: "65535"}); err != nil {
 		t.Fatal(err)
@@ -107,7 +112,7 @@ func TestBuildRejectsDynamicBinary(t *testing.T) {
 }
 
 func TestBuildExtraBinaries(t *testing.T) {
-	bin := buildPause(t, "0")
+	bin := buildPause(t, "")
 	extra := filepath.Join(t.TempDir(), "helper")
 	data, err := os.ReadFile(bin)
 	if err != nil {
@@ -146,11 +151,120 @@ func TestBuildExtraBinaries(t *testing.T) {
 		}
 		names = append(names, h.Name)
 	}
-	if want := []string{"tmp/", "pause", "helper"}; !slices.Equal(names, want) {
+	if want := []string{"tmp/", "etc/", "etc/group", "etc/passwd", "helper", "pause"}; !slices.Equal(names, want) {
 		t.Errorf("layer holds %v, want %v", names, want)
 	}
 	// The same name twice is refused.
 	if err := Build(Options{Binary: bin, Extra: []string{bin}, Ref: "example.local/two:e2e", Out: out, User: "65532"}); err == nil || !strings.Contains(err.Error(), "already in the image") {
 		t.Errorf("duplicate binary: err = %v", err)
+	}
+}
+
+func TestImageHoldsBundleUserAndLabels(t *testing.T) {
+	bin := buildPause(t, "")
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	pemData := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	if err := os.WriteFile(bundle, []byte(pemData), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Binary: bin, User: "65532:65532", CABundle: bundle, Env: []string{"A=b"},
+		Labels: map[string]string{"org.opencontainers.image.version": "v1.2.3", "org.opencontainers.image.licenses": "Apache-2.0"}}
+	img, err := Image(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Files(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(files["etc/ssl/certs/ca-certificates.crt"]); got != pemData {
+		t.Errorf("bundle in the image = %q, want %q", got, pemData)
+	}
+	if got := string(files["etc/passwd"]); !strings.Contains(got, "nonroot:x:65532:65532:") {
+		t.Errorf("/etc/passwd = %q, want the nonroot user 65532", got)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.Labels["org.opencontainers.image.version"] != "v1.2.3" || cfg.Config.Labels["org.opencontainers.image.title"] != "pause" {
+		t.Errorf("labels = %v", cfg.Config.Labels)
+	}
+	if !slices.Equal(cfg.Config.Env, []string{"PATH=/", "A=b"}) {
+		t.Errorf("env = %v", cfg.Config.Env)
+	}
+
+	// Reproducible: the same inputs give the same digest; any input changed
+	// (here the bundle) gives another.
+	again, err := Image(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := again.Digest()
+	if d1 != d2 {
+		t.Errorf("same inputs, digests differ: %s vs %s", d1, d2)
+	}
+	if err := os.WriteFile(bundle, []byte(pemData+pemData), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Image(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d3, _ := other.Digest(); d3 == d1 {
+		t.Errorf("another bundle, same digest %s", d1)
+	}
+
+	if err := os.WriteFile(bundle, []byte("not PEM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Image(o); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bundle without certificates: err = %v", err)
+	}
+}
+
+func TestIndexListsBothPlatforms(t *testing.T) {
+	var imgs []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := Image(Options{Binary: buildPause(t, arch), User: "65532", Labels: map[string]string{"org.opencontainers.image.version": "v9"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	if _, err := Image(Options{Binary: buildPause(t, "arm64"), Arch: "amd64", User: "65532"}); err == nil || !strings.Contains(err.Error(), "is for arm64") {
+		t.Errorf("arm64 binary as amd64: err = %v", err)
+	}
+	idx, err := Index(imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	if err := WriteLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := back.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var platforms []string
+	for _, d := range m.Manifests {
+		platforms = append(platforms, d.Platform.String())
+	}
+	if !slices.Equal(platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("index platforms = %v", platforms)
+	}
+	if m.Annotations["org.opencontainers.image.version"] != "v9" {
+		t.Errorf("index annotations = %v", m.Annotations)
+	}
+	d1, _ := idx.Digest()
+	d2, _ := back.Digest()
+	if d1 != d2 {
+		t.Errorf("layout round trip changed the digest: %s vs %s", d1, d2)
 	}
 }

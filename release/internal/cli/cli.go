@@ -23,8 +23,18 @@ const usage = `fedtoken-release — release tooling of the fedtoken workspace (d
       needed). Without -write the module is used exactly as committed
       (-mod=readonly, a copy of go.mod/go.sum); with -write CMD may change
       go.mod/go.sum (go mod tidy) and our modules' lines are kept out of go.sum.
+  fedtoken-release prepare -version vX.Y.Z
+      set every requirement on our own modules (go.mod) and every go.work
+      replacement of one to vX.Y.Z: the commit the release tags point at
+  fedtoken-release push -dist DIR -repo REGISTRY/OWNER -version vX.Y.Z
+      push the snapshot's image indexes to REGISTRY/OWNER/<name>:vX.Y.Z
+      (credentials from the Docker config); prints name@digest per image
   fedtoken-release proxy -out DIR [-version vX.Y.Z]
       write the file proxy of the working tree into DIR (see modproxy.Write)
+  fedtoken-release build -bin DIR [-version V -commit C]
+      build every command for this machine into DIR (make build)
+  fedtoken-release images -bin DIR -out DIR [-ref FORMAT -ca-bundle PEM]
+      pack them into image tarballs tagged fedtoken.local/<name>:e2e (make images)
   fedtoken-release snapshot -dist DIR -version vX.Y.Z [flags]
       build the release into DIR: binaries, checksums, SBOMs, image indexes
   fedtoken-release verify -dist DIR -version vX.Y.Z
@@ -42,6 +52,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return each(ctx, args[1:], stdout, stderr)
 	case "proxy":
 		return proxy(args[1:], stdout, stderr)
+	case "prepare":
+		return prepare(args[1:], stderr)
+	case "push":
+		return push(ctx, args[1:], stdout, stderr)
+	case "build":
+		return build(ctx, args[1:], stderr)
+	case "images":
+		return images(args[1:], stderr)
 	case "snapshot":
 		return snapshot(ctx, args[1:], stderr)
 	case "verify":
@@ -146,4 +164,21 @@ func proxy(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, line)
 	}
 	return nil
+}
+
+func prepare(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prepare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	version := fs.String("version", "", "the release version, e.g. v1.2.3 (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *version == "" {
+		return errors.New("prepare: -version is required")
+	}
+	work, err := findWork()
+	if err != nil {
+		return err
+	}
+	return modproxy.Prepare(work, *version)
 }

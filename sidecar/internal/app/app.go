@@ -138,8 +138,17 @@ Usage: fedtoken-sidecar [flags]
 	fs.PrintDefaults()
 }
 
-// version is the module version stamped by the Go toolchain, or "devel".
+// buildVersion is set by release builds (docs/releasing.md):
+//
+//	-ldflags "-X github.com/fedtoken/fedtoken/sidecar/internal/app.buildVersion=v1.2.3"
+var buildVersion = ""
+
+// version is buildVersion, else the module version stamped by the Go
+// toolchain (go install …@v1.2.3), else "devel".
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
