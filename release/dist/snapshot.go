@@ -79,7 +79,7 @@ func Snapshot(ctx context.Context, o Options) error {
 		var imgs []v1.Image
 		for _, p := range ImagePlatforms {
 			img, err := ociimage.Image(ociimage.Options{
-				Binary: filepath.Join(o.Dist, BinaryName(c, p)), Arch: p.Arch, User: ImageUser,
+				Binary: filepath.Join(o.Dist, BinaryName(c, p)), Name: c.Name, Arch: p.Arch, User: ImageUser,
 				CABundle: o.CABundle, Env: c.ImageEnv, Labels: Labels(o.Stamp, o.Created), Created: o.Created,
 			})
 			if err != nil {

@@ -40,6 +40,7 @@ const CABundlePath = "/etc/ssl/certs/ca-certificates.crt"
 // Options say what to pack.
 type Options struct {
 	Binary string // path of the static binary
+	Name   string // its name in the image, /<Name> ("" = the file's base name)
 	Ref    string // image reference, e.g. fedtoken.local/fedtoken:e2e (Build only)
 	Out    string // tarball path (Build only)
 	User   string // numeric uid[:gid]
@@ -104,7 +105,10 @@ func Image(o Options) (v1.Image, error) {
 	if arch != binArch {
 		return nil, fmt.Errorf("ociimage: binary %s is for %s, not %s", o.Binary, binArch, arch)
 	}
-	base := filepath.Base(o.Binary)
+	base := o.Name
+	if base == "" {
+		base = filepath.Base(o.Binary)
+	}
 	files := []file{{name: base, data: bin, mode: 0o755}}
 	for _, x := range o.Extra {
 		data, err := os.ReadFile(x)

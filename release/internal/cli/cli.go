@@ -100,7 +100,7 @@ func each(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmdline := fs.Args()
 	if len(cmdline) == 0 {
-		return errors.New("each: a command is required, e.g. each -- go build ./...")
+		return errors.New("each: a command is required after --")
 	}
 	work, err := findWork()
 	if err != nil {
