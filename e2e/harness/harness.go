@@ -23,9 +23,9 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/idp/dex"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
 	"github.com/fedtoken/fedtoken/e2e/idp/mockidp"
-	"github.com/fedtoken/fedtoken/release/ociimage"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/peers"
+	"github.com/fedtoken/fedtoken/release/ociimage"
 )
 
 // The workload every suite impersonates.
