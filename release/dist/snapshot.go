@@ -34,6 +34,23 @@ type Options struct {
 	Created  time.Time // commit time: image and SBOM timestamps
 	CABundle string    // PEM bundle for the images
 	Log      io.Writer
+	// Platforms of the binaries and of the images (nil: ReleasePlatforms,
+	// ImagePlatforms); every image platform must be a binary platform.
+	Platforms, ImagePlatforms []Platform
+}
+
+func (o Options) platforms() []Platform {
+	if o.Platforms == nil {
+		return ReleasePlatforms
+	}
+	return o.Platforms
+}
+
+func (o Options) imagePlatforms() []Platform {
+	if o.ImagePlatforms == nil {
+		return ImagePlatforms
+	}
+	return o.ImagePlatforms
 }
 
 // Snapshot builds the release into o.Dist:
@@ -61,7 +78,7 @@ func Snapshot(ctx context.Context, o Options) error {
 		if !c.Released {
 			continue
 		}
-		for _, p := range ReleasePlatforms {
+		for _, p := range o.platforms() {
 			out := filepath.Join(o.Dist, BinaryName(c, p))
 			fmt.Fprintf(o.Log, "dist: build %s\n", filepath.Base(out))
 			if err := Build(ctx, o.Root, c, p, o.Stamp, out); err != nil {
@@ -77,7 +94,7 @@ func Snapshot(ctx context.Context, o Options) error {
 			sums = append(sums, filepath.Base(out), filepath.Base(out)+".spdx.json")
 		}
 		var imgs []v1.Image
-		for _, p := range ImagePlatforms {
+		for _, p := range o.imagePlatforms() {
 			img, err := ociimage.Image(ociimage.Options{
 				Binary: filepath.Join(o.Dist, BinaryName(c, p)), Name: c.Name, Arch: p.Arch, User: ImageUser,
 				CABundle: o.CABundle, Env: c.ImageEnv, Labels: Labels(o.Stamp, o.Created), Created: o.Created,
@@ -104,7 +121,7 @@ func Snapshot(ctx context.Context, o Options) error {
 			return fmt.Errorf("dist: %w", err)
 		}
 		// The image SBOM: the linux/amd64 binary's modules plus the CA bundle.
-		doc, err := sbom.ForBinary(filepath.Join(o.Dist, BinaryName(c, ImagePlatforms[0])), sopts)
+		doc, err := sbom.ForBinary(filepath.Join(o.Dist, BinaryName(c, o.imagePlatforms()[0])), sopts)
 		if err != nil {
 			return err
 		}

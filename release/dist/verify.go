@@ -28,7 +28,8 @@ import (
 // the CA bundle, a non-root user and the labels; and this machine's
 // sidecar image serves TLS-verified requests with its own bundle
 // (CheckSidecarTLS). It reports every problem it finds.
-func Verify(ctx context.Context, dir string, st Stamp) error {
+func Verify(ctx context.Context, o Options) error {
+	dir, st := o.Dist, o.Stamp
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
@@ -40,7 +41,7 @@ func Verify(ctx context.Context, dir string, st Stamp) error {
 		if !c.Released {
 			continue
 		}
-		for _, p := range ReleasePlatforms {
+		for _, p := range o.platforms() {
 			name := BinaryName(c, p)
 			for _, f := range []string{name, name + ".spdx.json"} {
 				if !slices.Contains(listed, f) {
@@ -54,7 +55,7 @@ func Verify(ctx context.Context, dir string, st Stamp) error {
 				errs = append(errs, err)
 			}
 		}
-		if err := checkIndex(ctx, dir, c, st); err != nil {
+		if err := checkIndex(ctx, dir, c, st, o.imagePlatforms()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -221,7 +222,7 @@ func checkSBOM(path string, st Stamp) error {
 	return nil
 }
 
-func checkIndex(ctx context.Context, dir string, c Command, st Stamp) error {
+func checkIndex(ctx context.Context, dir string, c Command, st Stamp, imagePlatforms []Platform) error {
 	layout := filepath.Join(dir, "images", c.Name)
 	idx, err := ociimage.ReadLayout(layout)
 	if err != nil {
@@ -239,7 +240,7 @@ func checkIndex(ctx context.Context, dir string, c Command, st Stamp) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	var platforms, want []string
-	for _, p := range ImagePlatforms {
+	for _, p := range imagePlatforms {
 		want = append(want, p.String())
 	}
 	for _, d := range m.Manifests {

@@ -83,7 +83,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if s.version == "" {
 		return errors.New("verify: -version is required")
 	}
-	if err := dist.Verify(ctx, *out, s.stamp()); err != nil {
+	if err := dist.Verify(ctx, dist.Options{Dist: *out, Stamp: s.stamp()}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "verify: %s is a complete %s release: checksums match, binaries carry the version, image indexes list %v, the %s sidecar image serves TLS-verified requests\n",
