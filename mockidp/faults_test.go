@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,12 @@ func TestFaultDropConnection(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("want a transport error, got HTTP %d", resp.StatusCode)
+	}
+	// The server records the drop after closing the connection: the client
+	// can see the error first, so poll the log until a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.ContainsFunc(idp.Requests(), func(r mockidp.RequestRecord) bool { return r.Endpoint == "token" }) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if rec := lastRecord(t, idp, "token"); rec.Outcome != "dropped" || rec.Status != 0 {
 		t.Fatalf("log = %+v", rec)
