@@ -17,6 +17,16 @@ type entry struct {
 	// refreshAt is when Run replaces the token. Zero means Run leaves it
 	// alone (a token without expiry, re-acquired by every caller).
 	refreshAt time.Time
+	// invalidated is set by Invalidate: the API rejected the token, so it
+	// is never served again, not even while the IdP is failing.
+	invalidated bool
+}
+
+// usable reports whether e's token may be served when no better one can be
+// had (the IdP is failing or cooling down): not invalidated and not past
+// its expiry, even inside the skew.
+func (e *entry) usable(now time.Time) bool {
+	return e != nil && !e.invalidated && e.tok != nil && !e.tok.Expiry.IsZero() && now.Before(e.tok.Expiry)
 }
 
 // servable reports whether e's token may be handed out at now.

@@ -302,12 +302,14 @@ func TestAcquisitionErrors(t *testing.T) {
 		t.Fatalf("call 1: got %v, want the upstream error", err)
 	}
 	for i := 2; i <= 3; i++ {
+		clock.Advance(DefaultMaxBackoff) // past the cool-down of the failure
 		if _, err := s.Token(); !errors.Is(err, errEmptyToken) {
 			t.Fatalf("call %d: got %v, want %v", i, err, errEmptyToken)
 		}
 	}
+	clock.Advance(DefaultMaxBackoff)
 	if tok, err := s.Token(); err != nil || tok.AccessToken != "at-4" {
-		t.Fatalf("call 4: got %v, %v; want at-4 (errors are not cached)", tok, err)
+		t.Fatalf("call 4: got %v, %v; want at-4 (errors are not cached beyond the cool-down)", tok, err)
 	}
 }
 
@@ -423,6 +425,7 @@ func TestInvalidate(t *testing.T) {
 		t.Fatal("a late Invalidate of the old token dropped the new one")
 	}
 
+	clock.Advance(DefaultInvalidateCoolDown)
 	s.Invalidate(&oauth2.Token{AccessToken: t2.AccessToken}) // same token, other pointer
 	if tok, _ := s.Token(); tok.AccessToken != "at-3" {
 		t.Fatalf("Invalidate by access token: got %s, want at-3", tok.AccessToken)
@@ -484,6 +487,7 @@ func TestObserver(t *testing.T) {
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithObserver(events.observe))
 	s.Token()
+	clock.Advance(DefaultMaxBackoff) // past the cool-down of the failure
 	tok, _ := s.Token()
 	s.Token() // cached: no event
 

@@ -77,6 +77,9 @@ func exchange[T any](ctx context.Context, hc *http.Client, req *http.Request, no
 			status, RedactURL(resp.Header.Get("Location")))}
 	case status < 200 || status > 299:
 		e := parseErrorResponse(status, ctype, body, redact)
+		if hasRA {
+			e.RetryAfter = ra
+		}
 		return zero, outcome{err: e, retryable: e.Retryable(), retryAfter: ra, hasRetryAfter: hasRA}
 	}
 	v, err := parse(status, ctype, body, now, redact)
