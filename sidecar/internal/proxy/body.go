@@ -30,7 +30,7 @@ func bufferBody(r *http.Request, limit int64) error {
 		if errors.As(err, &maxErr) {
 			return err
 		}
-		return errors.Join(errors.New("read request body"), err)
+		return &BodyError{Err: err}
 	}
 	if int64(len(buf)) > limit {
 		r.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
@@ -50,4 +50,29 @@ func bufferBody(r *http.Request, limit int64) error {
 type prefixedBody struct {
 	io.Reader
 	io.Closer
+}
+
+// BodyError reports that the client's request body could not be read (a
+// malformed chunked encoding, a connection closed mid-body): the client's
+// fault, answered 400.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string { return "read request body: " + e.Err.Error() }
+
+// Unwrap returns the read error.
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// clientBody remembers the first read error of a request body, so that a
+// forward that failed because of it is reported as the client's fault.
+type clientBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }

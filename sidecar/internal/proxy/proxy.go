@@ -184,14 +184,23 @@ func newBaseTransport(dial, header time.Duration, tlsConfig *tls.Config) *http.T
 // ServeHTTP refuses proxy-style requests, bounds and (when small enough)
 // buffers the body for a retry, then forwards the request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodConnect {
+	switch r.Method {
+	case http.MethodConnect:
 		h.refuse(w, r, http.StatusMethodNotAllowed, "CONNECT is not supported: this is not a forward proxy")
+		return
+	case http.MethodTrace, "TRACK":
+		// The upstream would echo the request, injected bearer included.
+		h.refuse(w, r, http.StatusMethodNotAllowed, r.Method+" is not forwarded: the answer would echo the access token")
 		return
 	}
 	if !strings.HasPrefix(r.RequestURI, "/") {
 		// Absolute-form ("GET http://elsewhere/ HTTP/1.1") and asterisk-form
 		// targets name a destination; this proxy has exactly one.
 		h.refuse(w, r, http.StatusBadRequest, "send a path (origin-form request target); this proxy forwards only to its configured upstream")
+		return
+	}
+	if msg := dotSegments(r.URL); msg != "" {
+		h.refuse(w, r, http.StatusBadRequest, msg)
 		return
 	}
 	if h.maxBody > 0 && r.ContentLength > h.maxBody {
@@ -202,6 +211,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.maxBody > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
+		r.Body = &clientBody{ReadCloser: r.Body}
 		if err := bufferBody(r, h.retryBuffer); err != nil {
 			h.proxyError(w, r, err)
 			return
@@ -223,6 +233,11 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	var tokErr *TokenError
 	var maxErr *http.MaxBytesError
 	var netErr net.Error
+	var bodyErr *BodyError
+	if cb, ok := r.Body.(*clientBody); ok && cb.err != nil && !errors.As(err, &maxErr) && !errors.As(err, &bodyErr) {
+		// The transport failed because the client's body did.
+		err = &BodyError{Err: cb.err}
+	}
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
@@ -232,6 +247,8 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		status = http.StatusServiceUnavailable
 	case errors.As(err, &maxErr):
 		status = http.StatusRequestEntityTooLarge
+	case errors.As(err, &bodyErr):
+		status = http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		status = http.StatusGatewayTimeout
 	}

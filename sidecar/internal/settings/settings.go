@@ -34,6 +34,9 @@ type Settings struct {
 	HealthAddr string `json:"healthAddr,omitempty"`
 	// TokenEndpoint turns GET /v1/token/{provider} on the admin listener on or off.
 	TokenEndpoint bool `json:"tokenEndpoint"`
+	// AllowedHosts are names accepted in the Host header besides
+	// localhost, *.localhost and IP literals (DNS rebinding protection).
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
 
 	// Proxy maps a provider id to its proxy listener.
 	Proxy map[string]Proxy `json:"proxy,omitempty"`
