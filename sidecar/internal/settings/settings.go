@@ -186,6 +186,12 @@ func (f FileSink) FileMode() (uint32, error) {
 	if err != nil || v > 0o777 {
 		return 0, fmt.Errorf("%q is not an octal file mode such as 0640", f.Mode)
 	}
+	// The file holds a bearer token: readable by its owner and/or group,
+	// never by others, never writable by the group, never executable.
+	if v&^0o640 != 0 || v&0o440 == 0 {
+		return 0, fmt.Errorf("%q would expose or lose the token file: use 0600 (owner only) or 0640 (owner, and the group "+
+			"read-only, e.g. the pod's fsGroup); other users, group write and execute bits are refused", f.Mode)
+	}
 	return uint32(v), nil
 }
 
