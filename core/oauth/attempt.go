@@ -105,6 +105,9 @@ func transportOutcome(ctx context.Context, err error) outcome {
 	if isCertificateError(err) {
 		return outcome{err: fmt.Errorf("%w (set caFile to the CA bundle that signed the IdP's certificate)", err)}
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("the connection was closed before a complete response: %w", err)
+	}
 	return outcome{err: err, retryable: true}
 }
 
