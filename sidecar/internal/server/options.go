@@ -32,6 +32,7 @@ type options struct {
 	backoffMax       time.Duration
 	now              func() time.Time
 	allowedHosts     []string
+	maxConns         int
 }
 
 type optionFunc func(*options)
@@ -106,4 +107,11 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(o *options)
 // the sidecar.
 func WithAllowedHosts(names []string) Option {
 	return optionFunc(func(o *options) { o.allowedHosts = append(o.allowedHosts, names...) })
+}
+
+// WithMaxConnections caps the open connections of each listener (default
+// DefaultMaxConnections); beyond it new connections wait in the kernel's
+// backlog until one closes. n <= 0 removes the cap.
+func WithMaxConnections(n int) Option {
+	return optionFunc(func(o *options) { o.maxConns = n })
 }

@@ -89,6 +89,7 @@ func (s *Server) listen(ctx context.Context) ([]listener, error) {
 		if err != nil {
 			return fmt.Errorf("server: %s: %w", name, err)
 		}
+		ln = newLimitListener(ln, s.o.maxConns)
 		lns = append(lns, listener{name: name, ln: ln, srv: s.httpServer(s.hostGuard(name, h))})
 		return nil
 	}
