@@ -22,6 +22,11 @@ type entry struct {
 	invalidated bool
 }
 
+// noExpiryReuse is how long a token without expiry, which callers otherwise
+// re-acquire on every call, is reused: it bounds the IdP rate of one Source
+// to one request per second under any caller behaviour.
+const noExpiryReuse = time.Second
+
 // usable reports whether e's token may be served when no better one can be
 // had (the IdP is failing or cooling down): not invalidated and not past
 // its expiry, even inside the skew.
@@ -45,6 +50,11 @@ func (s *Source) newEntry(tok *oauth2.Token, now time.Time, fresh bool) *entry {
 	exp := tok.Expiry.Round(0)
 	if exp.IsZero() {
 		if s.unknownExpiry <= 0 {
+			if fresh {
+				// Re-acquired by every caller, but not more than once per
+				// noExpiryReuse, whatever the callers do.
+				return &entry{tok: tok, staleAt: now.Add(noExpiryReuse)}
+			}
 			return &entry{tok: tok}
 		}
 		exp = now.Add(s.unknownExpiry)

@@ -95,11 +95,18 @@ func TestSkew(t *testing.T) {
 }
 
 func TestTokenWithoutExpiry(t *testing.T) {
-	t.Run("re-acquired on every call", func(t *testing.T) {
+	t.Run("re-acquired on every call, at most once a second", func(t *testing.T) {
 		clock := newFakeClock()
 		up := &fakeSource{fn: lifetime(clock, 0)}
 		s := New(up, WithClock(clock.Now))
-		for i := 1; i <= 3; i++ {
+		for range 100 {
+			s.Token()
+		}
+		if got := up.calls.Load(); got != 1 {
+			t.Fatalf("upstream calls for 100 calls within a second = %d, want 1", got)
+		}
+		for i := 2; i <= 4; i++ {
+			clock.Advance(time.Second)
 			tok, err := s.Token()
 			if err != nil {
 				t.Fatal(err)
@@ -108,6 +115,7 @@ func TestTokenWithoutExpiry(t *testing.T) {
 				t.Fatalf("call %d: got %s, want %s", i, tok.AccessToken, want)
 			}
 		}
+		clock.Advance(time.Second)
 		if tok, ok := s.Peek(); ok || tok == nil {
 			t.Fatalf("Peek = %v, %v; want the last token, not valid", tok, ok)
 		}

@@ -39,4 +39,6 @@ func TestDeleteRemovesLeftoverTempFiles(t *testing.T) {
 	}
 }
 
-func tokenFor(access string) *oauth2.Token { return &oauth2.Token{AccessToken: access, TokenType: "Bearer"} }
+func tokenFor(access string) *oauth2.Token {
+	return &oauth2.Token{AccessToken: access, TokenType: "Bearer"}
+}
