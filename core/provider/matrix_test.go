@@ -235,3 +235,20 @@ func check(t *testing.T, row matrixRow, gotToken bool, err error) {
 		t.Fatalf("the caller's deadline ran out: %v", err)
 	}
 }
+
+// TestMatrixIsDocumented: every row is listed in docs/security.md.
+func TestMatrixIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range matrixRows() {
+		name := row.name
+		if row.slow {
+			name += " — *slow*"
+		}
+		if !strings.Contains(string(doc), "| "+name+" | "+row.expect+" |") {
+			t.Errorf("docs/security.md does not list the row %q with its expected behaviour", row.name)
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,5 +123,22 @@ func TestMatrixHostileRequests(t *testing.T) {
 	idp.mu.Unlock()
 	if issued != 1 {
 		t.Errorf("IdP token requests = %d, want 1 (hostile requests cost none)", issued)
+	}
+}
+
+// TestMatrixIsDocumented: every row is listed in docs/security.md.
+func TestMatrixIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range sidecarRows() {
+		name := row.name
+		if row.slow {
+			name += " — *slow*"
+		}
+		if !strings.Contains(string(doc), "| "+name+" | "+strconv.Itoa(row.status)) {
+			t.Errorf("docs/security.md does not list the row %q with status %d", row.name, row.status)
+		}
 	}
 }
