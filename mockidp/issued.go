@@ -22,12 +22,17 @@ const SecretsDirEnv = "FEDTOKEN_SECRETS_DIR"
 // configured with, one per line, to w: access, refresh and ID tokens and
 // device codes in token-endpoint answers, minted service-account tokens,
 // client secrets and user passwords. A test run scans its logs for them.
+// Given more than once, every writer gets every secret.
 func WithIssuedSecrets(w io.Writer) Option {
 	return optionFunc(func(s *settings) error {
 		if w == nil {
 			return errors.New("mockidp: WithIssuedSecrets(nil)")
 		}
-		s.issued = &issuedLog{w: w}
+		if s.issued == nil {
+			s.issued = &issuedLog{w: w}
+		} else {
+			s.issued.w = io.MultiWriter(s.issued.w, w)
+		}
 		return nil
 	})
 }
