@@ -1,6 +1,10 @@
 # fedtoken — one Makefile for every module of the workspace.
 #
-#   make test    go vet + go test -race for every module (no Docker, no root)
+#   make test    go vet + go test -race for every module (no Docker, no root),
+#                then the secret scan of everything the run logged
+#   make matrix  every row of the fault and abuse matrix (docs/security.md)
+#   make soak    the sidecar under traffic across subject rotations and IdP
+#                faults, bounded to 10 min (docs/security.md)
 #   make lint    gofmt check + staticcheck + govulncheck-free lint (pinned in tools/)
 #   make build   the binaries into ./bin
 #   make demo    build, then the one-command tour (no outside services): docs/cli.md
@@ -18,14 +22,49 @@ ALL_GO_MOD_DIRS := $(shell $(GO) work edit -json | awk -F'"' '/DiskPath/ {sub("^
 TOOLS_DIR := $(CURDIR)/.tools
 GOTEST_FLAGS ?= -race -count=1 -timeout 10m
 
-.PHONY: all test lint build demo tidy check-tidy clean
+.PHONY: all test lint build demo tidy check-tidy clean matrix soak
 
 all: lint test
 
-test: $(addprefix test/,$(ALL_GO_MOD_DIRS))
+# Every test run is scanned for leaked secrets: the IdPs of the run
+# (mockidp) record what they issue in $(SCAN_DIR)/secrets, the full -v
+# output of each module goes to $(SCAN_DIR)/test-<module>.log, and
+# fedtoken-secretscan fails the run if any log holds any issued secret.
+SCAN_DIR ?= $(CURDIR)/_artifacts/test
+SECRETSCAN = cd $(CURDIR)/mockidp && $(GO) run ./cmd/fedtoken-secretscan
+
+test:
+	@rm -rf $(SCAN_DIR) && mkdir -p $(SCAN_DIR)/secrets
+	@$(MAKE) --no-print-directory $(addprefix test/,$(ALL_GO_MOD_DIRS))
+	@$(MAKE) --no-print-directory secretscan
 
 test/%: vet/%
-	cd $* && $(GO) test $(GOTEST_FLAGS) ./...
+	@mkdir -p $(SCAN_DIR)/secrets
+	@echo "go test $*"
+	@log=$(SCAN_DIR)/test-$(subst /,-,$*).log; \
+	  (cd $* && FEDTOKEN_SECRETS_DIR=$(SCAN_DIR)/secrets $(GO) test $(GOTEST_FLAGS) -v $(GOTEST_TAGS) ./...) > $$log 2>&1; st=$$?; \
+	  grep -E '^(ok|FAIL|panic:)' $$log; \
+	  if [ $$st -ne 0 ]; then grep -vE '^\s*(=== (RUN|PAUSE|CONT|NAME)|--- PASS|--- SKIP|PASS$$)' $$log | tail -n 400; echo "full log: $$log"; fi; \
+	  exit $$st
+
+.PHONY: secretscan
+secretscan:
+	@$(SECRETSCAN) --secrets $(SCAN_DIR)/secrets $(SCAN_DIR)
+
+# The fault and abuse matrix: `make test` runs its fast rows; this runs
+# every row (build tag matrix).
+matrix:
+	@$(MAKE) --no-print-directory SCAN_DIR=$(CURDIR)/_artifacts/matrix GOTEST_TAGS='-tags matrix -run Matrix' test/core test/sidecar
+	@$(MAKE) --no-print-directory SCAN_DIR=$(CURDIR)/_artifacts/matrix secretscan
+
+# The soak: real binaries (make build), bounded to 10 minutes.
+SOAK_FLAGS ?=
+soak: build
+	@rm -rf $(CURDIR)/_artifacts/soak && mkdir -p $(CURDIR)/_artifacts/soak/secrets
+	cd sidecar && FEDTOKEN_SECRETS_DIR=$(CURDIR)/_artifacts/soak/secrets FEDTOKEN_SOAK_BIN=$(CURDIR)/bin \
+	  FEDTOKEN_SOAK_LOGS=$(CURDIR)/_artifacts/soak $(GO) test -tags soak -run Soak -count=1 -v -timeout 11m $(SOAK_FLAGS) ./internal/soak/ \
+	  2>&1 | tee $(CURDIR)/_artifacts/soak/soak.log; exit $${PIPESTATUS[0]}
+	@$(MAKE) --no-print-directory SCAN_DIR=$(CURDIR)/_artifacts/soak secretscan
 
 vet/%:
 	cd $* && $(GO) vet ./...
@@ -131,8 +170,16 @@ e2e-peers:
 images: build ca-bundle
 	e2e/scripts/build-images.sh
 
+# The secret scan covers e2e too: every component's logs are collected
+# into $(E2E_SCAN_DIR) (E2E_ALWAYS_COLLECT), mockidp records what it issued
+# there, and a harness may drop more *.secrets files (one per line) in
+# $$FEDTOKEN_SECRETS_DIR.
+E2E_SCAN_DIR ?= $(CURDIR)/_artifacts/e2e-scan
 e2e: e2e-peers images
-	cd e2e && $(GO) test -tags e2e $(E2E_FLAGS) -timeout $(E2E_TIMEOUT) ./...
+	@rm -rf $(E2E_SCAN_DIR) && mkdir -p $(E2E_SCAN_DIR)/secrets
+	cd e2e && FEDTOKEN_SECRETS_DIR=$(E2E_SCAN_DIR)/secrets E2E_ALWAYS_COLLECT=1 E2E_ARTIFACTS=$(E2E_SCAN_DIR)/artifacts \
+	  $(GO) test -tags e2e $(E2E_FLAGS) -timeout $(E2E_TIMEOUT) ./... 2>&1 | tee $(E2E_SCAN_DIR)/e2e.log; exit $${PIPESTATUS[0]}
+	@$(MAKE) --no-print-directory SCAN_DIR=$(E2E_SCAN_DIR) secretscan
 
 clean:
 	rm -rf bin .tools dist

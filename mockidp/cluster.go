@@ -143,7 +143,11 @@ func (c *Cluster) Mint(t ServiceAccountToken) (string, error) {
 		}
 		claims[k] = v
 	}
-	return c.key.sign(claims, "")
+	tok, err := c.key.sign(claims, "")
+	if err == nil {
+		c.srv.issued.record(tok)
+	}
+	return tok, err
 }
 
 // stableUID derives a UUID-shaped UID from its parts, so a service account

@@ -22,6 +22,7 @@ type settings struct {
 	now        func() time.Time
 	httpClient *http.Client
 	genKey     func() (*rsa.PrivateKey, error)
+	issued     *issuedLog
 }
 
 // WithConfig adds the issuers, cluster, faults and admin switch of cfg.

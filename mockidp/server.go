@@ -29,6 +29,7 @@ type Server struct {
 	log     *requestLog
 	admin   bool
 	handler http.Handler
+	issued  *issuedLog // nil unless WithIssuedSecrets
 }
 
 // New builds a server whose issuers live under baseURL (scheme and host,
@@ -58,7 +59,9 @@ func New(baseURL string, opts ...Option) (*Server, error) {
 		faults:     newFaultSet(),
 		log:        newRequestLog(),
 		admin:      st.cfg.Admin,
+		issued:     st.issued,
 	}
+	s.issued.recordConfigured(st.cfg)
 	if c := st.cfg.Cluster; c != nil {
 		if s.cluster, err = s.newCluster(*c, st.genKey); err != nil {
 			return nil, err
@@ -160,7 +163,7 @@ func (s *Server) routes() http.Handler {
 	if s.admin {
 		root.Handle("/admin/", s.adminHandler())
 	}
-	root.Handle("/", s.observe(meta.Intercept(mux)))
+	root.Handle("/", s.issued.recordAnswers(s.observe(meta.Intercept(mux))))
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -15,21 +16,53 @@ var errEmptyToken = errors.New("cache: token source returned no access token")
 
 // acquire runs one shared acquisition, publishes its result and releases
 // the waiters of f. cur is the entry it replaces (nil on a cold start).
+//
+// An acquisition that overruns ctx by abandonGrace (something in it ignores
+// its context) is abandoned: its waiters get an error, the next
+// acquisition may start, and whatever it returns later is dropped.
 func (s *Source) acquire(ctx context.Context, f *flight, cur *entry, m mode) {
 	start := s.now()
-	ev := Event{Background: m == modeAhead, Forced: m == modeForce}
-	tok, e, err := s.obtain(ctx, cur, m, &ev)
+	type result struct {
+		tok *oauth2.Token
+		e   *entry
+		err error
+		ev  Event
+	}
+	done := make(chan result, 1)
+	go func() {
+		ev := Event{Background: m == modeAhead, Forced: m == modeForce}
+		tok, e, err := s.obtain(ctx, cur, m, &ev)
+		done <- result{tok, e, err, ev}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		t := time.NewTimer(abandonGrace)
+		select {
+		case r = <-done:
+		case <-t.C:
+			r = result{ev: Event{Background: m == modeAhead, Forced: m == modeForce},
+				err: fmt.Errorf("cache: acquisition abandoned, still running %s after its deadline (%w): "+
+					"something it waits on ignores cancellation (a subject file that blocks, a hung file system or command)", abandonGrace, ctx.Err())}
+		}
+		t.Stop()
+	}
+	ev := r.ev
 	ev.Duration = s.now().Sub(start)
-	ev.Token, ev.Err = tok, err
-	if e != nil {
-		s.cur.Store(e)
+	ev.Token, ev.Err = r.tok, r.err
+	if r.e != nil {
+		s.cur.Store(r.e)
 		s.notify()
 	}
+	s.mu.Lock()
+	s.settle(r.err)
+	s.mu.Unlock()
 	if s.observe != nil {
 		s.observe(ev)
 	}
 	s.mu.Lock()
-	f.tok, f.err = tok, err
+	f.tok, f.err = r.tok, r.err
 	s.inflight = nil
 	s.mu.Unlock()
 	close(f.done)
@@ -43,11 +76,26 @@ func (s *Source) obtain(ctx context.Context, cur *entry, m mode, ev *Event) (*oa
 	if cur != nil {
 		prev = cur.tok
 	}
+	var id string // the identity tokens in the store must have been earned by
+	if s.store != nil && s.identity != nil {
+		var err error
+		if id, err = s.identity(ctx); err != nil {
+			// Whoever we are cannot be told: nothing stored is ours.
+			return nil, nil, err
+		}
+	}
+	load := func() (*oauth2.Token, error) {
+		tok, err := s.store.Load(ctx, s.key)
+		if tok != nil && s.identity != nil && (id == "" || tok.Extra(IdentityExtra) != id) {
+			tok = nil // earned by another identity (or unbindable): a miss
+		}
+		return tok, err
+	}
 	if s.store != nil {
 		if s.locker != nil && m != modeForce {
 			// Stores write atomically, so a token another process saved
 			// can be read without the lock: a warm start takes no lock.
-			if stored, err := s.store.Load(ctx, s.key); err == nil && stored != nil {
+			if stored, err := load(); err == nil && stored != nil {
 				if e := s.adopt(stored, cur, m); e != nil {
 					ev.FromStore = true
 					return stored, e, nil
@@ -67,7 +115,7 @@ func (s *Source) obtain(ctx context.Context, cur *entry, m mode, ev *Event) (*oa
 				ev.StoreErr = err
 			}
 		}
-		stored, err := s.store.Load(ctx, s.key)
+		stored, err := load()
 		if err != nil {
 			ev.StoreErr = errors.Join(ev.StoreErr, err)
 		}
@@ -90,7 +138,11 @@ func (s *Source) obtain(ctx context.Context, cur *entry, m mode, ev *Event) (*oa
 	}
 	e := s.newEntry(tok, s.now(), true)
 	if s.store != nil {
-		if err := s.store.Save(ctx, s.key, tok); err != nil {
+		saved := tok
+		if s.identity != nil && id != "" {
+			saved = withIdentity(tok, id)
+		}
+		if err := s.store.Save(ctx, s.key, saved); err != nil {
 			ev.StoreErr = errors.Join(ev.StoreErr, err)
 		}
 	}
@@ -121,7 +173,10 @@ func (s *Source) adopt(stored *oauth2.Token, cur *entry, m mode) *entry {
 // can, falling back to a fresh TokenContext if the IdP rejects that refresh
 // token as invalid_grant.
 func (s *Source) fetch(ctx context.Context, prev *oauth2.Token, ev *Event) (*oauth2.Token, error) {
-	if s.renewer != nil && prev != nil && prev.RefreshToken != "" && prev.RefreshToken != s.deadRefresh {
+	s.mu.Lock()
+	dead := s.deadRefresh
+	s.mu.Unlock()
+	if s.renewer != nil && prev != nil && prev.RefreshToken != "" && prev.RefreshToken != dead {
 		tok, err := s.renewer.Renew(ctx, prev)
 		if err == nil {
 			ev.Renewed = true
@@ -130,7 +185,9 @@ func (s *Source) fetch(ctx context.Context, prev *oauth2.Token, ev *Event) (*oau
 		if !errors.Is(err, oauth.ErrInvalidGrant) {
 			return nil, err
 		}
+		s.mu.Lock()
 		s.deadRefresh = prev.RefreshToken
+		s.mu.Unlock()
 	}
 	tok, err := s.src.TokenContext(ctx)
 	if err != nil {

@@ -13,7 +13,9 @@
 // the skew uses half its lifetime as skew instead, so it is still reused.
 //
 // A token without an expiry (no expires_in) is never served from the cache:
-// machine flows re-acquire it on every call, as upstream does.
+// machine flows re-acquire it on every call, as upstream does, except that
+// a token is reused for one second so that no pattern of callers makes more
+// than one IdP request per second.
 // WithUnknownExpiry gives such tokens a lifetime instead.
 //
 // # Acquiring
@@ -46,6 +48,26 @@
 // valid, a failed refresh only makes Run retry with capped exponential
 // backoff (WithBackoff, default 1 s to 1 min, jittered). Failures are
 // reported to the observer (WithObserver), not returned.
+//
+// # Bounded IdP rate
+//
+// The backoff is one cool-down shared by every caller of the Source and by
+// Run: after a failed acquisition no new one starts before it ends (or
+// before the IdP's Retry-After, up to 1 h); callers meanwhile get the
+// current token if it has not expired — even inside the skew — or the last
+// error at once (*CoolDownError). Invalidate drops at most one token per
+// 30 s (WithInvalidateCoolDown). An acquisition that overruns its timeout
+// because something ignores cancellation is abandoned after one more
+// second, so it cannot wedge the Source. Together: one IdP acquisition at a
+// time, none during a cool-down, whatever the callers do.
+//
+// # Identity binding
+//
+// WithIdentity binds stored tokens to a digest of the subject's identity
+// (iss, sub, aud of the platform JWT): a token in a store shared by several
+// identities (a CI runner's $HOME) is only used by the identity that
+// earned it, and a subject that cannot be read is never answered from the
+// store.
 //
 // # Persistence and the cross-process lock
 //

@@ -17,6 +17,21 @@ type entry struct {
 	// refreshAt is when Run replaces the token. Zero means Run leaves it
 	// alone (a token without expiry, re-acquired by every caller).
 	refreshAt time.Time
+	// invalidated is set by Invalidate: the API rejected the token, so it
+	// is never served again, not even while the IdP is failing.
+	invalidated bool
+}
+
+// noExpiryReuse is how long a token without expiry, which callers otherwise
+// re-acquire on every call, is reused: it bounds the IdP rate of one Source
+// to one request per second under any caller behaviour.
+const noExpiryReuse = time.Second
+
+// usable reports whether e's token may be served when no better one can be
+// had (the IdP is failing or cooling down): not invalidated and not past
+// its expiry, even inside the skew.
+func (e *entry) usable(now time.Time) bool {
+	return e != nil && !e.invalidated && e.tok != nil && !e.tok.Expiry.IsZero() && now.Before(e.tok.Expiry)
 }
 
 // servable reports whether e's token may be handed out at now.
@@ -35,6 +50,11 @@ func (s *Source) newEntry(tok *oauth2.Token, now time.Time, fresh bool) *entry {
 	exp := tok.Expiry.Round(0)
 	if exp.IsZero() {
 		if s.unknownExpiry <= 0 {
+			if fresh {
+				// Re-acquired by every caller, but not more than once per
+				// noExpiryReuse, whatever the callers do.
+				return &entry{tok: tok, staleAt: now.Add(noExpiryReuse)}
+			}
 			return &entry{tok: tok}
 		}
 		exp = now.Add(s.unknownExpiry)

@@ -12,7 +12,23 @@ import (
 const fileVersion = 1
 
 // fileExtras are the token-response fields kept next to the token.
-var fileExtras = [...]string{"id_token", "scope", "issued_token_type"}
+var fileExtras = [...]string{"id_token", "scope", "issued_token_type", IdentityExtra}
+
+// IdentityExtra is the token extra holding the digest of the identity that
+// earned a stored token (see WithIdentity).
+const IdentityExtra = "fedtoken_identity"
+
+// withIdentity returns a copy of tok, for the store, carrying the stored
+// extras and the identity digest id.
+func withIdentity(tok *oauth2.Token, id string) *oauth2.Token {
+	extra := map[string]any{IdentityExtra: id}
+	for _, k := range fileExtras {
+		if v := tok.Extra(k); v != nil && v != "" && k != IdentityExtra {
+			extra[k] = v
+		}
+	}
+	return tok.WithExtra(extra)
+}
 
 // fileToken is the JSON layout of one token file.
 type fileToken struct {

@@ -125,8 +125,10 @@ func (s FileStore) Save(ctx context.Context, key string, tok *oauth2.Token) (err
 	return nil
 }
 
-// Delete removes the token saved under key. The lock file stays: removing
-// it could let two processes hold "the" lock on different files.
+// Delete removes the token saved under key, and the temporary files of
+// saves that never finished (a process killed mid-save leaves one holding
+// a token). The lock file stays: removing it could let two processes hold
+// "the" lock on different files.
 func (s FileStore) Delete(ctx context.Context, key string) error {
 	dir, err := s.dir(key, false)
 	if err != nil || dir == "" {
@@ -135,6 +137,13 @@ func (s FileStore) Delete(ctx context.Context, key string) error {
 	path := tokenPath(dir, key)
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("cache: delete %s: %w", path, err)
+	}
+	// validKey admits no glob metacharacters.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "."+key+".*.tmp"))
+	for _, tmp := range leftovers {
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cache: delete %s: %w", tmp, err)
+		}
 	}
 	return nil
 }

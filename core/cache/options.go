@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -16,10 +17,13 @@ const (
 	// DefaultAcquireTimeout bounds one shared acquisition (lock wait, store
 	// I/O and the IdP round trips with their retries).
 	DefaultAcquireTimeout = 2 * time.Minute
-	// DefaultMinBackoff and DefaultMaxBackoff bound the delay between
-	// failed background refreshes in Run.
+	// DefaultMinBackoff and DefaultMaxBackoff bound the cool-down after a
+	// failed acquisition, shared by every caller and Run.
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = time.Minute
+	// DefaultInvalidateCoolDown is the least time between two tokens
+	// dropped by Invalidate.
+	DefaultInvalidateCoolDown = 30 * time.Second
 )
 
 // refreshMargin is the head start, beyond the skew, that a background
@@ -96,9 +100,13 @@ func WithRefreshAhead(fraction float64) Option {
 	return func(s *Source) { s.ahead = min(max(fraction, 0), 0.9) }
 }
 
-// WithBackoff sets the capped exponential backoff between failed background
-// refreshes in Run (default 1 s doubling up to 1 min, jittered). Values
-// below 1 ms are raised to 1 ms; maxDelay is raised to minDelay if smaller.
+// WithBackoff sets the cool-down after a failed acquisition: capped
+// exponential backoff, default 1 s doubling up to 1 min, jittered down by up
+// to half. It is shared by every caller of the Source and by Run: while it
+// lasts no acquisition starts, callers get the still-valid token or the last
+// error at once. A Retry-After from the IdP lengthens it (up to 1 h).
+// Values below 1 ms are raised to 1 ms; maxDelay is raised to minDelay if
+// smaller.
 func WithBackoff(minDelay, maxDelay time.Duration) Option {
 	return func(s *Source) {
 		s.minBackoff = max(minDelay, time.Millisecond)
@@ -136,6 +144,27 @@ func WithObserver(fn func(Event)) Option {
 	return func(s *Source) { s.observe = fn }
 }
 
+// WithInvalidateCoolDown sets the least time between two tokens dropped by
+// Invalidate (default 30 s); an Invalidate sooner is ignored, so an API
+// that rejects every token costs at most one IdP acquisition per d.
+// Negative values are treated as 0.
+func WithInvalidateCoolDown(d time.Duration) Option {
+	return func(s *Source) { s.invalidateCoolDown = max(d, 0) }
+}
+
+// WithIdentity binds stored tokens to the identity that earned them. id
+// returns a digest of the current subject's identity (never the token
+// itself), or "" when it cannot be bound (an opaque token); an error means
+// the subject cannot be read. A token is saved with its identity
+// (IdentityExtra) and a stored token is used only by the same identity: a
+// store shared by several identities (a CI runner's $HOME) never hands one
+// identity's token to another, and a subject that cannot be read is never
+// answered from the store. id runs on every acquisition that involves the
+// store, with the acquisition's context.
+func WithIdentity(id func(ctx context.Context) (string, error)) Option {
+	return func(s *Source) { s.identity = id }
+}
+
 func defaults(s *Source) {
 	s.now = time.Now
 	s.after = time.After
@@ -145,4 +174,5 @@ func defaults(s *Source) {
 	s.acquireTimeout = DefaultAcquireTimeout
 	s.minBackoff = DefaultMinBackoff
 	s.maxBackoff = DefaultMaxBackoff
+	s.invalidateCoolDown = DefaultInvalidateCoolDown
 }

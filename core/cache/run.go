@@ -10,15 +10,11 @@ import (
 // each token at its refresh point (see the package documentation), so that
 // callers of TokenContext are served from the cache and never wait on the
 // IdP. If a refresh fails it keeps the current token in service and retries
-// with capped, jittered exponential backoff (WithBackoff); errors are
+// after the Source's shared cool-down (WithBackoff, or the IdP's
+// Retry-After); errors are
 // reported to the observer, never returned. Run at most one Run per Source
 // at a time.
 func (s *Source) Run(ctx context.Context) error {
-	var (
-		failures int
-		failedOn *entry    // the entry Run failed to replace
-		retryAt  time.Time // not before, after a failure
-	)
 	for {
 		// Drop a pending wake-up: the entry is read just below, and any
 		// later change sends a new one.
@@ -27,13 +23,10 @@ func (s *Source) Run(ctx context.Context) error {
 		default:
 		}
 		e := s.cur.Load()
-		if failures > 0 && e != failedOn {
-			failures = 0 // someone else replaced it meanwhile
-		}
 		now := s.now()
 		due, m, idle := s.plan(e, now)
-		if failures > 0 && retryAt.After(due) {
-			due = retryAt
+		if retryAt := s.nextAttempt(); !idle && retryAt.After(due) {
+			due = retryAt // the shared cool-down after a failure
 		}
 		if d := due.Sub(now); idle || d > 0 {
 			if idle || d > maxSleep {
@@ -48,17 +41,11 @@ func (s *Source) Run(ctx context.Context) error {
 			continue
 		}
 
-		_, err := s.wait(ctx, m)
+		// A failure sets the shared cool-down, which the next plan honours.
+		_, _ = s.wait(ctx, m)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
-			failures++
-			failedOn = s.cur.Load()
-			retryAt = s.now().Add(s.backoff(failures))
-			continue
-		}
-		failures = 0
 	}
 }
 

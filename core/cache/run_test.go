@@ -38,7 +38,8 @@ func TestEntryDeadlines(t *testing.T) {
 		{"20s loaded from a store", nil, 20 * time.Second, false, 0.5, -10 * time.Second, -5 * time.Second},
 		{"refresh ahead 0.5", []Option{WithRefreshAhead(0.5)}, time.Hour, true, 0.5, time.Hour - 30*time.Second, 30 * time.Minute},
 		{"refresh ahead 0: skew + margin", []Option{WithRefreshAhead(0)}, time.Hour, true, 0.5, time.Hour - 30*time.Second, time.Hour - 60*time.Second},
-		{"no expiry", nil, 0, true, 0.5, -1, -1},
+		{"no expiry: reused for a second", nil, 0, true, 0.5, time.Second, -1},
+		{"no expiry, loaded", nil, 0, false, 0.5, -1, -1},
 		{"no expiry, unknown-expiry 10m", []Option{WithUnknownExpiry(10 * time.Minute)}, 0, true, 0.5, 10*time.Minute - 30*time.Second, 10*time.Minute - 150*time.Second},
 		{"already expired", nil, -time.Second, true, 0.5, -1, 0},
 	}

@@ -42,9 +42,17 @@ type Source struct {
 	inflight *flight // the acquisition in progress, if any
 
 	// deadRefresh is a refresh token the IdP rejected with invalid_grant,
-	// so it is not offered again. Only the running acquisition touches it;
-	// acquisitions never overlap and are ordered by mu.
+	// so it is not offered again. Guarded by mu: an abandoned acquisition
+	// may still be running when the next one starts.
 	deadRefresh string
+
+	// The shared cool-down (see coolDown.go), guarded by mu.
+	identity           func(ctx context.Context) (string, error)
+	invalidateCoolDown time.Duration
+	failures           int       // consecutive failed acquisitions
+	retryAt            time.Time // no acquisition starts before this
+	lastErr            error     // why the last acquisition failed
+	lastInvalidate     time.Time // when Invalidate last dropped a token
 }
 
 var _ oauth.TokenSource = (*Source)(nil)
@@ -119,10 +127,20 @@ func (s *Source) Peek() (tok *oauth2.Token, ok bool) {
 
 // Invalidate stops serving tok, typically after the API answered 401 to it.
 // It does nothing unless tok (the same pointer or the same access token) is
-// still the current token, so late reports about an old token do no harm.
+// still the current token, so late reports about an old token do no harm,
+// and nothing within the invalidate cool-down (WithInvalidateCoolDown,
+// default 30 s) of the last token it dropped, so an upstream that rejects
+// every token costs at most one IdP acquisition per cool-down.
 // The token stays available to Renewer.Renew, and Run replaces it at once.
 func (s *Source) Invalidate(tok *oauth2.Token) {
 	if tok == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lastInvalidate.IsZero() && s.now().Sub(s.lastInvalidate) < s.invalidateCoolDown {
+		// An upstream that rejects every token would otherwise turn each
+		// request into an IdP request: at most one per cool-down.
 		return
 	}
 	for {
@@ -134,7 +152,8 @@ func (s *Source) Invalidate(tok *oauth2.Token) {
 		if !e.servable(now) {
 			return // not being served anyway
 		}
-		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, refreshAt: now.Round(0)}) {
+		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, refreshAt: now.Round(0), invalidated: true}) {
+			s.lastInvalidate = now
 			s.notify()
 			return
 		}
@@ -155,6 +174,10 @@ func (s *Source) wait(ctx context.Context, m mode) (*oauth2.Token, error) {
 			s.mu.Unlock()
 			return tok, nil
 		}
+		if err := s.coolingDown(); err != nil {
+			s.mu.Unlock()
+			return s.fallback(m, err)
+		}
 		f = &flight{done: make(chan struct{})}
 		s.inflight = f
 		// The acquisition keeps the starting caller's context values (trace
@@ -170,7 +193,10 @@ func (s *Source) wait(ctx context.Context, m mode) (*oauth2.Token, error) {
 
 	select {
 	case <-f.done:
-		return f.tok, f.err
+		if f.err != nil {
+			return s.fallback(m, f.err)
+		}
+		return f.tok, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -95,11 +95,18 @@ func TestSkew(t *testing.T) {
 }
 
 func TestTokenWithoutExpiry(t *testing.T) {
-	t.Run("re-acquired on every call", func(t *testing.T) {
+	t.Run("re-acquired on every call, at most once a second", func(t *testing.T) {
 		clock := newFakeClock()
 		up := &fakeSource{fn: lifetime(clock, 0)}
 		s := New(up, WithClock(clock.Now))
-		for i := 1; i <= 3; i++ {
+		for range 100 {
+			s.Token()
+		}
+		if got := up.calls.Load(); got != 1 {
+			t.Fatalf("upstream calls for 100 calls within a second = %d, want 1", got)
+		}
+		for i := 2; i <= 4; i++ {
+			clock.Advance(time.Second)
 			tok, err := s.Token()
 			if err != nil {
 				t.Fatal(err)
@@ -108,6 +115,7 @@ func TestTokenWithoutExpiry(t *testing.T) {
 				t.Fatalf("call %d: got %s, want %s", i, tok.AccessToken, want)
 			}
 		}
+		clock.Advance(time.Second)
 		if tok, ok := s.Peek(); ok || tok == nil {
 			t.Fatalf("Peek = %v, %v; want the last token, not valid", tok, ok)
 		}
@@ -302,12 +310,14 @@ func TestAcquisitionErrors(t *testing.T) {
 		t.Fatalf("call 1: got %v, want the upstream error", err)
 	}
 	for i := 2; i <= 3; i++ {
+		clock.Advance(DefaultMaxBackoff) // past the cool-down of the failure
 		if _, err := s.Token(); !errors.Is(err, errEmptyToken) {
 			t.Fatalf("call %d: got %v, want %v", i, err, errEmptyToken)
 		}
 	}
+	clock.Advance(DefaultMaxBackoff)
 	if tok, err := s.Token(); err != nil || tok.AccessToken != "at-4" {
-		t.Fatalf("call 4: got %v, %v; want at-4 (errors are not cached)", tok, err)
+		t.Fatalf("call 4: got %v, %v; want at-4 (errors are not cached beyond the cool-down)", tok, err)
 	}
 }
 
@@ -423,6 +433,7 @@ func TestInvalidate(t *testing.T) {
 		t.Fatal("a late Invalidate of the old token dropped the new one")
 	}
 
+	clock.Advance(DefaultInvalidateCoolDown)
 	s.Invalidate(&oauth2.Token{AccessToken: t2.AccessToken}) // same token, other pointer
 	if tok, _ := s.Token(); tok.AccessToken != "at-3" {
 		t.Fatalf("Invalidate by access token: got %s, want at-3", tok.AccessToken)
@@ -484,6 +495,7 @@ func TestObserver(t *testing.T) {
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithObserver(events.observe))
 	s.Token()
+	clock.Advance(DefaultMaxBackoff) // past the cool-down of the failure
 	tok, _ := s.Token()
 	s.Token() // cached: no event
 

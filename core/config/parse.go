@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/fedtoken/fedtoken/core/internal/regularfile"
 )
 
 // MaxFileSize bounds a config file; larger input is refused.
@@ -19,10 +21,17 @@ const MaxFileSize = 4 << 20
 
 // Load reads and parses the config file at path (see Parse). Errors name
 // the path.
+//
+// A FIFO, device or socket at path is refused rather than read: reading
+// one could block forever.
 func Load(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := regularfile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		return nil, fmt.Errorf("config: %s %w", path, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
+	"github.com/fedtoken/fedtoken/core/internal/regularfile"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -28,8 +31,12 @@ func (p *Provider) LoadClientSecret() (oauth.Secret, error) {
 	case p.ClientSecret != "":
 		return p.ClientSecret, nil
 	case p.ClientSecretFile != "":
-		f, err := os.Open(p.ClientSecretFile)
+		f, err := regularfile.Open(p.ClientSecretFile)
 		if err != nil {
+			var pe *fs.PathError
+			if !errors.As(err, &pe) {
+				err = fmt.Errorf("%s %w", p.ClientSecretFile, err)
+			}
 			return "", fmt.Errorf("config: provider %s: clientSecretFile: %w", p.ID, err)
 		}
 		defer f.Close()

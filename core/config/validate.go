@@ -2,10 +2,11 @@ package config
 
 import (
 	"maps"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // pathFunc gives the JSON path of a provider field (e.g. "issuer" →
@@ -214,14 +215,9 @@ func checkURL(d *decoder, path, raw string, allowInsecure bool, insecurePath str
 	}
 }
 
-// isLoopback reports whether host is localhost or a loopback IP.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// isLoopback is the run-time rule (oauth.IsLoopbackHost), so that what
+// `config validate` accepts is what the provider accepts.
+func isLoopback(host string) bool { return oauth.IsLoopbackHost(host) }
 
 // safeURL prints u without userinfo, query or fragment.
 func safeURL(u *url.URL) string {

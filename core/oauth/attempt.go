@@ -77,6 +77,9 @@ func exchange[T any](ctx context.Context, hc *http.Client, req *http.Request, no
 			status, RedactURL(resp.Header.Get("Location")))}
 	case status < 200 || status > 299:
 		e := parseErrorResponse(status, ctype, body, redact)
+		if hasRA {
+			e.RetryAfter = ra
+		}
 		return zero, outcome{err: e, retryable: e.Retryable(), retryAfter: ra, hasRetryAfter: hasRA}
 	}
 	v, err := parse(status, ctype, body, now, redact)
@@ -101,6 +104,9 @@ func transportOutcome(ctx context.Context, err error) outcome {
 	}
 	if isCertificateError(err) {
 		return outcome{err: fmt.Errorf("%w (set caFile to the CA bundle that signed the IdP's certificate)", err)}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("the connection was closed before a complete response: %w", err)
 	}
 	return outcome{err: err, retryable: true}
 }

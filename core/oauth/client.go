@@ -88,6 +88,12 @@ func post[T any](ctx context.Context, c *Client, endpoint string, form url.Value
 		if !out.retryable || attempt >= policy.MaxAttempts {
 			return zero, finalError(where, attempt, err)
 		}
+		if out.hasRetryAfter && out.retryAfter > policy.MaxRetryAfter {
+			// The IdP asked for longer than one request may wait: give up
+			// now; the *Error carries RetryAfter for the token cache.
+			return zero, fmt.Errorf("oauth: POST %s: not retrying: the IdP asked to wait %s (Retry-After): %w",
+				where, out.retryAfter, err)
+		}
 		wait := policy.wait(attempt, out.retryAfter, out.hasRetryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return zero, fmt.Errorf("oauth: POST %s: not retrying after %d attempts (the next one, in %s, would pass the deadline): %w",

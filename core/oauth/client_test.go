@@ -75,10 +75,14 @@ func TestTokenRetries(t *testing.T) {
 			wantWaits: []time.Duration{3 * time.Second},
 		},
 		{
-			name:      "retry-after capped",
+			// The IdP asked for an hour: not retried within this request
+			// (the cache's cool-down honours the hour, see RetryAfter).
+			name:      "retry-after beyond the cap is not retried",
 			replies:   []stubReply{{status: 429, header: map[string]string{"Retry-After": "3600"}}, ok},
-			wantReqs:  2,
-			wantWaits: []time.Duration{DefaultMaxRetryAfter},
+			wantReqs:  1,
+			wantErr:   "(HTTP 429",
+			wantWaits: []time.Duration{},
+			checkErr:  checkRetryAfter(time.Hour),
 		},
 		{
 			name:     "retries exhausted",
@@ -307,5 +311,15 @@ func TestPostForm(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func checkRetryAfter(want time.Duration) func(error) error {
+	return func(err error) error {
+		var oe *Error
+		if !errors.As(err, &oe) || oe.RetryAfter != want {
+			return errors.New("want an *Error carrying the Retry-After")
+		}
+		return nil
 	}
 }

@@ -36,7 +36,7 @@ func CheckEndpointURL(u string, allowInsecureHTTP bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowInsecureHTTP || isLoopbackHost(p.Hostname()) {
+		if allowInsecureHTTP || IsLoopbackHost(p.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("oauth: endpoint %q uses plain http: use https, or set allowInsecureHTTP: true for this provider if you accept sending credentials unencrypted", RedactURL(u))
@@ -44,8 +44,10 @@ func CheckEndpointURL(u string, allowInsecureHTTP bool) error {
 	return fmt.Errorf("oauth: endpoint %q has scheme %q: use https", RedactURL(u), p.Scheme)
 }
 
-// isLoopbackHost reports whether host is "localhost" or a loopback IP.
-func isLoopbackHost(host string) bool {
+// IsLoopbackHost reports whether host is "localhost" or a loopback IP, the
+// hosts plain http is accepted for. "*.localhost" names are not: the
+// system resolver may send them to DNS, which can answer any address.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

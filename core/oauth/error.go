@@ -3,6 +3,7 @@ package oauth
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2, RFC 8628 §3.5,
@@ -24,6 +25,10 @@ type Error struct {
 	StatusCode int
 	// Endpoint is the URL that answered, without userinfo or query.
 	Endpoint string
+	// RetryAfter is the response's Retry-After (0 when absent): how long
+	// the IdP asked to be left alone. The token cache does not start
+	// another acquisition before it has passed (capped at 1 h).
+	RetryAfter time.Duration
 }
 
 // Sentinels for errors.Is. They are compared by Code only; never modify them.

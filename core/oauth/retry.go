@@ -28,8 +28,9 @@ type RetryPolicy struct {
 	// MinDelay is the first backoff; it doubles per retry up to MaxDelay.
 	// Each wait is jittered to between half and all of its nominal value.
 	MinDelay, MaxDelay time.Duration
-	// MaxRetryAfter caps how long a Retry-After header (seconds or an
-	// HTTP-date) makes the client wait.
+	// MaxRetryAfter is the longest Retry-After (seconds or an HTTP-date)
+	// the client waits within one request; a longer one ends the request
+	// with the *Error, whose RetryAfter the token cache honours.
 	MaxRetryAfter time.Duration
 	// Sleep waits for d or until ctx is done, returning ctx.Err() then.
 	// nil means a timer; tests inject a function that records d.

@@ -15,8 +15,10 @@ const cacheKeyVersion = "fedtoken/v1"
 // CacheKey derives the store key of p from everything that changes the
 // token it gets: issuer and endpoint, client, flow, client authentication,
 // audiences, resources, token types, scopes, extra parameters and where the
-// subject token comes from. It contains no secret. Two providers that
-// differ only in id or display name share tokens.
+// subject and actor tokens come from (an exec source's arguments
+// included). It contains no secret. Stored tokens are also bound to the
+// identity of the subject that earned them (see cache.WithIdentity). Two
+// providers that differ only in id or display name share tokens.
 func CacheKey(p config.Provider) string {
 	parts := []string{cacheKeyVersion,
 		p.Issuer, p.TokenEndpoint, p.ClientID, string(p.AuthFlow), p.ClientAuth.Method,
@@ -27,6 +29,9 @@ func CacheKey(p config.Provider) string {
 	}
 	if p.SubjectTokenSource != nil {
 		parts = append(parts, strings.Join(p.SubjectTokenSource.Command, "\x00"))
+	}
+	if p.ActorTokenSource != nil {
+		parts = append(parts, "actor", strings.Join(p.ActorTokenSource.Command, "\x00"))
 	}
 	keys := make([]string, 0, len(p.ExtraParams))
 	for k := range p.ExtraParams {

@@ -46,6 +46,10 @@ type Event struct {
 	Token *oauth2.Token
 	// Err is why the acquisition failed.
 	Err error
+	// StoreErr reports a token cache (Store) failure the acquisition
+	// survived: the token was obtained but not cached, so every run goes
+	// to the IdP until the cache directory is fixed.
+	StoreErr error
 }
 
 // New wires p (as returned by the config package, defaults applied) into a
@@ -86,12 +90,15 @@ func New(p config.Provider, opts ...Option) (*Provider, error) {
 	copts := []cache.Option{cache.WithSkew(p.TokenExpirySkew)}
 	if o.store != nil {
 		copts = append(copts, cache.WithStore(o.store, pr.key))
+		if id := identity(w.subject, w.actor); id != nil {
+			copts = append(copts, cache.WithIdentity(id))
+		}
 	}
 	if o.observe != nil {
 		observe, id, flow := o.observe, p.ID, string(p.AuthFlow)
 		copts = append(copts, cache.WithObserver(func(e cache.Event) {
 			observe(Event{Provider: id, Grant: flow, Background: e.Background, FromStore: e.FromStore,
-				Renewed: e.Renewed, Duration: e.Duration, Token: e.Token, Err: e.Err})
+				Renewed: e.Renewed, Duration: e.Duration, Token: e.Token, Err: e.Err, StoreErr: e.StoreErr})
 		}))
 	}
 	pr.cache = cache.New(w.grant, append(copts, o.cacheOpts...)...)
@@ -148,6 +155,7 @@ func (p *Provider) Store(ctx context.Context, tok *oauth2.Token) error {
 	if err := p.store.Save(ctx, p.key, tok); err != nil {
 		return fmt.Errorf("provider %q: save token: %w", p.cfg.ID, err)
 	}
+	p.cache.Reset() // a login has just succeeded: no cool-down
 	if cur, ok := p.cache.Peek(); ok || cur != nil {
 		p.cache.Invalidate(cur)
 	}
@@ -156,6 +164,7 @@ func (p *Provider) Store(ctx context.Context, tok *oauth2.Token) error {
 
 // Forget deletes the provider's stored token (logout) and drops the cached one.
 func (p *Provider) Forget(ctx context.Context) error {
+	p.cache.Reset()
 	if cur, _ := p.cache.Peek(); cur != nil {
 		p.cache.Invalidate(cur)
 	}

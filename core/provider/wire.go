@@ -16,6 +16,7 @@ import (
 // wired is what New builds from a config.Provider.
 type wired struct {
 	subject subject.Source
+	actor   subject.Source // token exchange only
 	grant   oauth.TokenSource
 	login   func(login.UI) oauth.TokenSource // interactive flows only
 }
@@ -73,6 +74,7 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 				return w, fmt.Errorf("actorTokenSource: %w", err)
 			}
 			te.Actor = actor
+			w.actor = actor
 		}
 		w.grant = te
 	case config.FlowClientCredentials:

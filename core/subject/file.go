@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/fedtoken/fedtoken/core/internal/regularfile"
 )
 
 // DefaultKubernetesTokenPath is where the upstream plugin, and fedtoken,
@@ -130,11 +131,13 @@ var (
 const openRetries = 4
 
 // readTokenFile reads at most MaxTokenSize bytes from path, opening it
-// by path each time and closing it before returning. Its errors do not
-// repeat the path (callers name the source).
+// by path each time and closing it before returning. A FIFO, device or
+// socket at path is refused (a read could block forever), and the read
+// gives up when ctx ends. Its errors do not repeat the path (callers name
+// the source).
 func readTokenFile(ctx context.Context, path string) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		b, err := readOnce(path)
+		b, err := readOnce(ctx, path)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == openRetries || ctx.Err() != nil {
 			return b, err
 		}
@@ -142,25 +145,15 @@ func readTokenFile(ctx context.Context, path string) ([]byte, error) {
 	}
 }
 
-func readOnce(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if fi.IsDir() {
+func readOnce(ctx context.Context, path string) ([]byte, error) {
+	b, err := regularfile.ReadContext(ctx, path, MaxTokenSize)
+	switch {
+	case errors.Is(err, regularfile.ErrIsDir):
 		return nil, errIsDir
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxTokenSize+1))
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if len(b) > MaxTokenSize {
+	case errors.Is(err, regularfile.ErrTooLarge):
 		return nil, errTooLarge
+	case err != nil:
+		return nil, unwrapPath(err)
 	}
 	return b, nil
 }

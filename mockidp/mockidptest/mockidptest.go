@@ -27,6 +27,14 @@ func Start(t testing.TB, opts ...mockidp.Option) *Server {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	t.Cleanup(hs.Close)
+	// A test run that scans its logs for leaked secrets collects what
+	// every IdP issued ($FEDTOKEN_SECRETS_DIR, set by make test).
+	if f, err := mockidp.IssuedSecretsFromEnv(); err != nil {
+		t.Fatalf("mockidptest: %v", err)
+	} else if f != nil {
+		t.Cleanup(func() { f.Close() })
+		opts = append(opts, mockidp.WithIssuedSecrets(f))
+	}
 	s, err := mockidp.New("http://"+hs.Listener.Addr().String(), opts...)
 	if err != nil {
 		t.Fatalf("mockidptest: %v", err)

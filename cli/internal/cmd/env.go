@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,9 @@ type GlobalFlags struct {
 // it from the process; tests replace what they need.
 type Env struct {
 	Streams IOStreams
+	// ChildRunning is true while `fedtoken exec` waits for its child, which
+	// receives the signals; Main then waits for it instead of giving up.
+	ChildRunning atomic.Bool
 	// Flags are the global flags, set by the root command before a
 	// command runs.
 	Flags GlobalFlags

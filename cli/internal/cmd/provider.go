@@ -52,6 +52,10 @@ func (e *Env) OpenProvider(f *config.File, p *config.Provider) (*provider.Provid
 		provider.WithObserver(func(ev provider.Event) {
 			e.Logger.Info("token acquired", "provider", ev.Provider, "grant", ev.Grant, "renewed", ev.Renewed,
 				"fromStore", ev.FromStore, "duration", ev.Duration, "err", ev.Err)
+			if ev.StoreErr != nil {
+				e.Logger.Warn("token cache not usable: every run asks the IdP until it is fixed (--cache-dir, $FEDTOKEN_CACHE_DIR or cache.dir)",
+					"provider", ev.Provider, "err", ev.StoreErr)
+			}
 		}))
 	if err != nil {
 		return nil, exitcode.New(exitcode.Config, err)

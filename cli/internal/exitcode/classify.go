@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
+	"syscall"
 
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/login"
@@ -45,7 +47,10 @@ func Of(err error) int {
 	case errors.Is(err, login.ErrNoRefreshToken):
 		return Rejected
 	case isCertificateError(err), errors.As(err, &dnsErr), errors.As(err, &opErr),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, context.DeadlineExceeded),
+		// A connection closed before or during the response.
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return Network
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		// Configuration files are classified where they are read

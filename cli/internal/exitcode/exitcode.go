@@ -36,6 +36,9 @@ const (
 	// LoginRequired: an interactive login is needed but this run cannot
 	// prompt (no TTY, or CI=true), or the login was not completed.
 	LoginRequired = 7
+	// Interrupted: SIGINT or SIGTERM arrived and the command did not
+	// finish within the grace period (128 + SIGTERM, as a shell reports).
+	Interrupted = 143
 )
 
 // Error carries an exit status chosen by the command that returned it.

@@ -140,7 +140,17 @@ func serve(ctx context.Context, o *options, stdout io.Writer, log *slog.Logger) 
 	base := firstOf(o.baseURL, cfg.BaseURL, "http://"+publishedAddr(ln.Addr()))
 	admin := o.admin || cfg.Admin
 	cfg.Admin = admin
-	srv, err := mockidp.New(base, mockidp.WithConfig(*cfg))
+	opts := []mockidp.Option{mockidp.WithConfig(*cfg)}
+	// $FEDTOKEN_SECRETS_DIR: a test run collects what its IdPs issued.
+	issued, err := mockidp.IssuedSecretsFromEnv()
+	if err != nil {
+		return fmt.Errorf("%s: %w", mockidp.SecretsDirEnv, err)
+	}
+	if issued != nil {
+		defer issued.Close()
+		opts = append(opts, mockidp.WithIssuedSecrets(issued))
+	}
+	srv, err := mockidp.New(base, opts...)
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,7 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 		server.WithAdminAddr(s.AdminAddr),
 		server.WithHealthAddr(s.HealthAddr),
 		server.WithTokenEndpoint(s.TokenEndpoint),
+		server.WithAllowedHosts(s.AllowedHosts),
 		server.WithLogger(logger),
 		server.WithMetrics(m),
 		server.WithQuitFile(s.QuitFile),

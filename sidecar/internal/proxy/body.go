@@ -5,7 +5,39 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
+	"time"
 )
+
+// buffer keeps r's body in memory for a retry when it is small enough and
+// fits the Handler's budget, reading it within the body read timeout. The
+// caller must call release once the request is done.
+func (h *Handler) buffer(w http.ResponseWriter, r *http.Request) (release func(), err error) {
+	release = func() {}
+	limit := h.retryBuffer
+	if limit <= 0 || r.ContentLength > limit {
+		return release, nil
+	}
+	want := limit // unknown length: up to the limit
+	if r.ContentLength > 0 {
+		want = r.ContentLength
+	}
+	if !h.budget.take(want) {
+		return release, nil // streams without retry; memory stays bounded
+	}
+	release = func() { h.budget.give(want) }
+	if h.bodyTimeout > 0 {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil {
+			defer func() {
+				if err == nil {
+					_ = rc.SetReadDeadline(time.Time{})
+				}
+			}()
+		}
+	}
+	return release, bufferBody(r, limit)
+}
 
 // bufferBody reads up to limit bytes of r.Body into memory. When the whole
 // body fits, r.Body becomes a replayable copy with GetBody set, so the
@@ -30,7 +62,7 @@ func bufferBody(r *http.Request, limit int64) error {
 		if errors.As(err, &maxErr) {
 			return err
 		}
-		return errors.Join(errors.New("read request body"), err)
+		return &BodyError{Err: err}
 	}
 	if int64(len(buf)) > limit {
 		r.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
@@ -50,4 +82,59 @@ func bufferBody(r *http.Request, limit int64) error {
 type prefixedBody struct {
 	io.Reader
 	io.Closer
+}
+
+// BodyError reports that the client's request body could not be read (a
+// malformed chunked encoding, a connection closed mid-body): the client's
+// fault, answered 400.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string { return "read request body: " + e.Err.Error() }
+
+// Unwrap returns the read error.
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// clientBody remembers the first read error of a request body, so that a
+// forward that failed because of it is reported as the client's fault.
+type clientBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// budget counts the bytes reserved by in-flight retry buffers.
+type budget struct {
+	mu    sync.Mutex
+	limit int64 // <= 0: unlimited
+	used  int64
+}
+
+// take reserves n bytes if they fit.
+func (b *budget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.limit > 0 && b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used -= n
+}
+
+func (b *budget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
 }

@@ -20,6 +20,11 @@ const (
 	DefaultRetryBuffer           = 1 << 20  // 1 MiB
 	DefaultResponseHeaderTimeout = 5 * time.Minute
 	DefaultDialTimeout           = 10 * time.Second
+	// DefaultBufferBudget bounds the memory all in-flight retry buffers
+	// of one Handler hold together.
+	DefaultBufferBudget = 8 << 20 // 8 MiB
+	// DefaultBodyReadTimeout bounds the reading of a body being buffered.
+	DefaultBodyReadTimeout = 30 * time.Second
 )
 
 // Handler forwards every request to one upstream URL with a fresh access
@@ -28,6 +33,8 @@ type Handler struct {
 	upstream    *url.URL
 	maxBody     int64
 	retryBuffer int64
+	budget      *budget
+	bodyTimeout time.Duration
 	logger      *slog.Logger
 	rp          *httputil.ReverseProxy
 }
@@ -40,6 +47,8 @@ type options struct {
 	tlsConfig             *tls.Config
 	maxBody               int64
 	retryBuffer           int64
+	bufferBudget          int64
+	bodyReadTimeout       time.Duration
 	responseHeaderTimeout time.Duration
 	dialTimeout           time.Duration
 	logger                *slog.Logger
@@ -77,6 +86,21 @@ func WithRetryBuffer(n int64) Option {
 	return optionFunc(func(o *options) { o.retryBuffer = n })
 }
 
+// WithBufferBudget bounds the bytes that the retry buffers of all
+// in-flight requests hold together (default DefaultBufferBudget). A request
+// whose buffer does not fit streams through unbuffered, without a retry
+// after 401, so slow clients cannot grow the sidecar's memory.
+func WithBufferBudget(n int64) Option {
+	return optionFunc(func(o *options) { o.bufferBudget = n })
+}
+
+// WithBodyReadTimeout bounds how long the client may take to send a body
+// that is being buffered for a retry (default DefaultBodyReadTimeout);
+// after it the client gets 408. Bodies that stream are not bounded.
+func WithBodyReadTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.bodyReadTimeout = d })
+}
+
 // WithResponseHeaderTimeout bounds the wait for the upstream's response
 // headers (not the body: streams may run for as long as they need).
 // Default DefaultResponseHeaderTimeout.
@@ -112,6 +136,8 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 	o := options{
 		maxBody:               DefaultMaxRequestBody,
 		retryBuffer:           DefaultRetryBuffer,
+		bufferBudget:          DefaultBufferBudget,
+		bodyReadTimeout:       DefaultBodyReadTimeout,
 		responseHeaderTimeout: DefaultResponseHeaderTimeout,
 		dialTimeout:           DefaultDialTimeout,
 		logger:                slog.New(slog.DiscardHandler),
@@ -127,6 +153,8 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 		upstream:    upstream,
 		maxBody:     o.maxBody,
 		retryBuffer: o.retryBuffer,
+		budget:      &budget{limit: o.bufferBudget},
+		bodyTimeout: o.bodyReadTimeout,
 		logger:      o.logger,
 	}
 	target := *upstream
@@ -184,14 +212,23 @@ func newBaseTransport(dial, header time.Duration, tlsConfig *tls.Config) *http.T
 // ServeHTTP refuses proxy-style requests, bounds and (when small enough)
 // buffers the body for a retry, then forwards the request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodConnect {
+	switch r.Method {
+	case http.MethodConnect:
 		h.refuse(w, r, http.StatusMethodNotAllowed, "CONNECT is not supported: this is not a forward proxy")
+		return
+	case http.MethodTrace, "TRACK":
+		// The upstream would echo the request, injected bearer included.
+		h.refuse(w, r, http.StatusMethodNotAllowed, r.Method+" is not forwarded: the answer would echo the access token")
 		return
 	}
 	if !strings.HasPrefix(r.RequestURI, "/") {
 		// Absolute-form ("GET http://elsewhere/ HTTP/1.1") and asterisk-form
 		// targets name a destination; this proxy has exactly one.
 		h.refuse(w, r, http.StatusBadRequest, "send a path (origin-form request target); this proxy forwards only to its configured upstream")
+		return
+	}
+	if msg := dotSegments(r.URL); msg != "" {
+		h.refuse(w, r, http.StatusBadRequest, msg)
 		return
 	}
 	if h.maxBody > 0 && r.ContentLength > h.maxBody {
@@ -202,7 +239,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.maxBody > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
-		if err := bufferBody(r, h.retryBuffer); err != nil {
+		r.Body = &clientBody{ReadCloser: r.Body}
+		release, err := h.buffer(w, r)
+		defer release()
+		if err != nil {
 			h.proxyError(w, r, err)
 			return
 		}
@@ -223,6 +263,11 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	var tokErr *TokenError
 	var maxErr *http.MaxBytesError
 	var netErr net.Error
+	var bodyErr *BodyError
+	if cb, ok := r.Body.(*clientBody); ok && cb.err != nil && !errors.As(err, &maxErr) && !errors.As(err, &bodyErr) {
+		// The transport failed because the client's body did.
+		err = &BodyError{Err: cb.err}
+	}
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
@@ -232,6 +277,14 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		status = http.StatusServiceUnavailable
 	case errors.As(err, &maxErr):
 		status = http.StatusRequestEntityTooLarge
+	case errors.As(err, &bodyErr) && errors.As(err, &netErr) && netErr.Timeout():
+		status = http.StatusRequestTimeout
+		// The rest of the body is not read (the server would wait for it
+		// before answering): close the connection after the answer.
+		w.Header().Set("Connection", "close")
+	case errors.As(err, &bodyErr):
+		status = http.StatusBadRequest
+		w.Header().Set("Connection", "close")
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		status = http.StatusGatewayTimeout
 	}

@@ -31,6 +31,8 @@ type options struct {
 	backoffMin       time.Duration
 	backoffMax       time.Duration
 	now              func() time.Time
+	allowedHosts     []string
+	maxConns         int
 }
 
 type optionFunc func(*options)
@@ -97,3 +99,19 @@ func WithRetryBackoff(first, limit time.Duration) Option {
 
 // WithClock sets the clock used for readiness.
 func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
+
+// WithAllowedHosts adds names that requests may carry in their Host
+// header, e.g. a Service name when other pods reach the proxy. Loopback
+// names (localhost, *.localhost) and IP literals are always accepted; any
+// other name is refused with 421 so that a DNS-rebinding page cannot use
+// the sidecar.
+func WithAllowedHosts(names []string) Option {
+	return optionFunc(func(o *options) { o.allowedHosts = append(o.allowedHosts, names...) })
+}
+
+// WithMaxConnections caps the open connections of each listener (default
+// DefaultMaxConnections); beyond it new connections wait in the kernel's
+// backlog until one closes. n <= 0 removes the cap.
+func WithMaxConnections(n int) Option {
+	return optionFunc(func(o *options) { o.maxConns = n })
+}

@@ -38,6 +38,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, l := range lns {
 		s.addrs[l.name] = l.ln.Addr()
 		s.logger.Info("listening", slog.String("listener", l.name), slog.String("addr", l.ln.Addr().String()))
+		s.warnBeyondLoopback(l.name, l.ln.Addr())
 	}
 	close(s.started)
 
@@ -88,7 +89,8 @@ func (s *Server) listen(ctx context.Context) ([]listener, error) {
 		if err != nil {
 			return fmt.Errorf("server: %s: %w", name, err)
 		}
-		lns = append(lns, listener{name: name, ln: ln, srv: s.httpServer(h)})
+		ln = newLimitListener(ln, s.o.maxConns)
+		lns = append(lns, listener{name: name, ln: ln, srv: s.httpServer(s.hostGuard(name, h))})
 		return nil
 	}
 	err := func() error {

@@ -90,6 +90,7 @@ func New(providers []Provider, opts ...Option) (*Server, error) {
 		backoffMin:       time.Second,
 		backoffMax:       30 * time.Second,
 		now:              time.Now,
+		maxConns:         DefaultMaxConnections,
 	}
 	for _, opt := range opts {
 		opt.apply(&o)

@@ -45,6 +45,8 @@ func Flags() []Flag {
 			set: func(s *Settings, v string) error { s.HealthAddr = v; return checkAddr(v, true) }},
 		{Name: "token-endpoint", Env: "FEDTOKEN_SIDECAR_TOKEN_ENDPOINT", Field: "tokenEndpoint", Bool: true, Usage: "serve GET /v1/token/{provider} on the admin listener (default true)",
 			set: func(s *Settings, v string) (err error) { s.TokenEndpoint, err = parseBool(v); return err }},
+		{Name: "allowed-host", Env: "FEDTOKEN_SIDECAR_ALLOWED_HOSTS", Field: "allowedHosts", List: true, Usage: "NAME accepted in the Host header besides localhost, *.localhost and IP addresses, e.g. a Service name (repeatable; DNS rebinding protection)",
+			set: func(s *Settings, v string) error { s.AllowedHosts = append(s.AllowedHosts, v); return nil }},
 		{Name: "proxy", Env: "FEDTOKEN_SIDECAR_PROXY", Field: "proxy.<id>.listen", List: true, Usage: "[ID=]ADDR: serve provider ID's auth-injecting proxy on ADDR, e.g. miaou=127.0.0.1:8181 (repeatable)",
 			set: func(s *Settings, v string) error {
 				id, addr := splitPair(v)

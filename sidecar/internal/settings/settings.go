@@ -34,6 +34,9 @@ type Settings struct {
 	HealthAddr string `json:"healthAddr,omitempty"`
 	// TokenEndpoint turns GET /v1/token/{provider} on the admin listener on or off.
 	TokenEndpoint bool `json:"tokenEndpoint"`
+	// AllowedHosts are names accepted in the Host header besides
+	// localhost, *.localhost and IP literals (DNS rebinding protection).
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
 
 	// Proxy maps a provider id to its proxy listener.
 	Proxy map[string]Proxy `json:"proxy,omitempty"`
@@ -182,6 +185,12 @@ func (f FileSink) FileMode() (uint32, error) {
 	v, err := strconv.ParseUint(m, 8, 32)
 	if err != nil || v > 0o777 {
 		return 0, fmt.Errorf("%q is not an octal file mode such as 0640", f.Mode)
+	}
+	// The file holds a bearer token: readable by its owner and/or group,
+	// never by others, never writable by the group, never executable.
+	if v&^0o640 != 0 || v&0o440 == 0 {
+		return 0, fmt.Errorf("%q would expose or lose the token file: use 0600 (owner only) or 0640 (owner, and the group "+
+			"read-only, e.g. the pod's fsGroup); other users, group write and execute bits are refused", f.Mode)
 	}
 	return uint32(v), nil
 }

@@ -59,8 +59,9 @@ func TestTokenJSONIsTheAccessToken(t *testing.T) {
 }
 
 // TestTokenWarmCache checks that the second run is served from the file
-// cache: no request reaches the IdP (not even discovery), and the subject
-// token is not even read.
+// cache: no request reaches the IdP (not even discovery). The subject
+// token is read (the cached token is bound to its identity), so a run
+// without one is refused rather than answered from the cache.
 func TestTokenWarmCache(t *testing.T) {
 	h := newHarness(t)
 	first := h.run("token", "jb")
@@ -68,10 +69,6 @@ func TestTokenWarmCache(t *testing.T) {
 		t.Fatalf("exit %d: %s", first.code, first.stderr)
 	}
 	served := h.idpRequests()
-	// Without a subject token, only the cache can answer.
-	if err := removeAll(h.tokenDir); err != nil {
-		t.Fatal(err)
-	}
 	second := h.run("token", "jb")
 	if second.code != 0 || second.stdout != first.stdout {
 		t.Fatalf("warm run: exit %d, same token %v: %s", second.code, second.stdout == first.stdout, second.stderr)
@@ -81,6 +78,14 @@ func TestTokenWarmCache(t *testing.T) {
 	}
 	if n := h.idpRequests(); n != served {
 		t.Errorf("the warm run made %d requests to the IdP (discovery included), want 0", n-served)
+	}
+	// Without a subject token there is no identity: the cache must not answer.
+	if err := removeAll(h.tokenDir); err != nil {
+		t.Fatal(err)
+	}
+	third := h.run("token", "jb")
+	if third.code != exitcode.Subject || third.stdout != "" {
+		t.Fatalf("run without a subject token: exit %d, stdout %q; want exit %d and no token", third.code, third.stdout, exitcode.Subject)
 	}
 }
 

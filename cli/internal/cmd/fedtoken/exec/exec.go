@@ -120,6 +120,8 @@ func runChild(env *cmd.Env, argv []string, vars map[string]string) error {
 	if err := child.Start(); err != nil {
 		return exitcode.New(126, fmt.Errorf("exec: %w", err))
 	}
+	env.ChildRunning.Store(true)
+	defer env.ChildRunning.Store(false)
 	done := make(chan struct{})
 	go func() {
 		for {
