@@ -53,7 +53,9 @@ func newValidateCommand(env *cmd.Env) *cobra.Command {
 		Short: "Check the configuration and list its providers",
 		Long: `Parse the configuration and check every field. Each problem is reported
 with the JSON path of the field and what is allowed; the exit status is 3
-when there is one. Warnings (unknown fields, fields the chosen flow
+when there is one. A key that is another spelling of a known one
+(auth_flow, clientID, extra_params, isuer) is such a problem, reported with
+"did you mean". Warnings (other unknown fields, fields the chosen flow
 ignores) are printed but do not fail.`,
 		Example: `  fedtoken config validate
   fedtoken config validate /etc/opencode/opencode.json`,
