@@ -19,6 +19,12 @@ var docParams = Params{
 	ClientSecret:   "<client secret>",
 }
 
+// docSecretless is the secretless realm the docs show: the seed's names.
+var docSecretless = SecretlessParams{
+	Realm: "prod", ClientID: "k8s-runner", Issuer: "https://kubernetes.example.com",
+	Subject: "system:serviceaccount:ai-jobs:opencode-runner", Username: "opencode-runner",
+}
+
 func TestRealmGolden(t *testing.T) {
 	tests := []struct {
 		file string
@@ -26,6 +32,7 @@ func TestRealmGolden(t *testing.T) {
 	}{
 		{"federated-realm.golden.json", FederatedRealmRepresentation(docParams)},
 		{"jwt-grant-realm.golden.json", JWTGrantRealmRepresentation(docParams)},
+		{"secretless-realm.golden.json", SecretlessRealmRepresentation(docSecretless)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -56,7 +63,7 @@ func TestDocsQuoteTheAppliedRealms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"federated-realm.golden.json", "jwt-grant-realm.golden.json"} {
+	for _, f := range []string{"federated-realm.golden.json", "jwt-grant-realm.golden.json", "secretless-realm.golden.json"} {
 		golden, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
