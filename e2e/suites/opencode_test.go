@@ -241,7 +241,7 @@ func (o *ocEnv) secretlessConfig(t *testing.T, data string) string {
 		opts["baseURL"] = o.gw.URL()
 		oauth["issuer"] = o.issuer(id)
 		oauth["allowInsecureHTTP"] = true // Keycloak and the gateway are plain http on the harness bridge
-		oauth["clientAuth"] = map[string]any{"method": "federated"}
+		keycloak.SecretlessOAuth2(oauth)
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -659,7 +659,7 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 			}}},
 		}
 		if federated {
-			cfg["provider"].(map[string]any)["miaou"].(map[string]any)["options"].(map[string]any)["oauth2"].(map[string]any)["clientAuth"] = map[string]any{"method": "federated"}
+			keycloak.SecretlessOAuth2(cfg["provider"].(map[string]any)["miaou"].(map[string]any)["options"].(map[string]any)["oauth2"].(map[string]any))
 		}
 		data, _ := json.MarshalIndent(cfg, "", "  ")
 		p := filepath.Join(dir, name)

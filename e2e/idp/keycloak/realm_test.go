@@ -13,9 +13,9 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 // docParams are the placeholder values the golden files (and the docs that
 // quote them) show.
 var docParams = Params{
-	Issuer:         "https://127.0.0.1:6443",
-	Namespace:      "e2e",
-	ServiceAccount: "workload",
+	Issuer:         "https://kubernetes.example.com",
+	Namespace:      "ai-jobs",
+	ServiceAccount: "opencode-runner",
 	ClientSecret:   "<client secret>",
 }
 
@@ -79,7 +79,7 @@ func TestRealmInvariants(t *testing.T) {
 	fed := FederatedRealmRepresentation(p)
 	client := fed["clients"].([]any)[0].(map[string]any)
 	attrs := client["attributes"].(map[string]any)
-	if attrs["jwt.credential.sub"] != "system:serviceaccount:e2e:workload" {
+	if attrs["jwt.credential.sub"] != "system:serviceaccount:ai-jobs:opencode-runner" {
 		t.Errorf("federated client sub = %v", attrs["jwt.credential.sub"])
 	}
 	idp := fed["identityProviders"].([]any)[0].(map[string]any)

@@ -93,3 +93,12 @@ func SecretlessRealmRepresentation(p SecretlessParams) map[string]any {
 		}},
 	}
 }
+
+// SecretlessOAuth2 is the one change the seed's jwt_bearer provider needs
+// at Keycloak, applied to its options.oauth2 object: clientAuth method
+// federated, so the projected token both authenticates the client
+// (client_assertion) and is the grant (assertion). Nothing else changes:
+// clientId stays, and there is no secret.
+func SecretlessOAuth2(oauth2 map[string]any) {
+	oauth2["clientAuth"] = map[string]any{"method": "federated"}
+}
