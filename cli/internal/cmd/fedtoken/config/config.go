@@ -89,8 +89,11 @@ func newViewCommand(env *cmd.Env) *cobra.Command {
 		Use:   "view [FILE]",
 		Short: "Show the effective configuration, secrets redacted",
 		Long: `Print the configuration as a native fedtoken file, whatever shape it was
-read from, with every default spelled out. Client secrets are shown as
-[REDACTED].`,
+read from, with every default spelled out and the client authentication
+method resolved (auto shows as client_secret_basic when a secret is set,
+none otherwise). Settings the provider's flow does not use (PKCE and the
+redirect port for machine flows, token exchange parameters for other
+flows…) are left out. Client secrets are shown as [REDACTED].`,
 		Example: `  fedtoken config view
   fedtoken config view -o json /etc/opencode/opencode.json`,
 		Args: cmd.Args(cobra.MaximumNArgs(1)),
