@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -668,11 +669,13 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 		}
 		return p
 	}
+	var stdout bytes.Buffer
 	run := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, cli, args...)
 		cmd.Env = append(os.Environ(), "FEDTOKEN_CACHE_DIR="+filepath.Join(dir, "cache"))
 		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
+		stdout.Reset()
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, &stdout), &out
 		err := cmd.Run()
 		return out.String(), err
 	}
@@ -698,7 +701,7 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatalf("fedtoken token with clientAuth federated: %v\n%s", err, out)
 	}
-	c := claims(t, strings.TrimSpace(out))
+	c := claims(t, strings.TrimSpace(stdout.String()))
 	if c["iss"] != o.issuer("miaou") || c["azp"] != "k8s-runner" || c["preferred_username"] != ocSA {
 		t.Errorf("access token iss=%v azp=%v preferred_username=%v; want %s, k8s-runner, %s", c["iss"], c["azp"], c["preferred_username"], o.issuer("miaou"), ocSA)
 	}
