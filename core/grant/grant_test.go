@@ -200,6 +200,17 @@ func TestHints(t *testing.T) {
 			wantHint: `only to a client that authenticates, and none was sent: to stay secretless, set clientAuth: {"method": "federated"}`,
 		},
 		{
+			// The seed's file at Keycloak when k8s-bot is a confidential
+			// (e.g. federated) client: Keycloak 26.7.3 answers 401.
+			name: "keycloak confidential client, no client authentication sent",
+			body: `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`,
+			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {
+				return &JWTBearer{Endpoint: ep, Client: c, Auth: oauth.ClientAuth{ClientID: "k8s-bot"}, Assertion: newFakeSource("s", "x")}
+			},
+			wantCode: oauth.ErrInvalidClient,
+			wantHint: `no client authentication was sent and the IdP requires it for this client: to stay secretless, set clientAuth: {"method": "federated"}`,
+		},
+		{
 			name: "unauthorized_client with no client authentication",
 			body: `{"error":"unauthorized_client","error_description":"Client authentication required"}`,
 			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {

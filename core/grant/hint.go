@@ -124,7 +124,7 @@ func invalidClientHint(method oauth.AuthMethod) string {
 	case oauth.AuthPrivateKeyJWT:
 		return "the IdP did not accept the signed client assertion: check the key registered for the client (and its kid) and the audience the IdP expects"
 	case oauth.AuthNone:
-		return "the IdP requires client authentication: set clientSecret or clientAuth.method"
+		return "no client authentication was sent and the IdP requires it for this client: " + secretlessFix
 	}
 	return "check clientId and clientSecret, and whether the IdP expects client_secret_basic or client_secret_post (clientAuth.method)"
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -571,7 +570,25 @@ func (o *ocEnv) deployment(t *testing.T, ctx context.Context, overlay string, pr
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		o.checkAnswers(t, ctx, p.Name, p.Spec.Containers[0].Name, since, providers...)
+		// Ready can come before the first run (the multi-provider bot has
+		// no readiness probe): wait until opencode answered for each provider.
+		ctr := p.Spec.Containers[0].Name
+		if err := wait.Until(ctx, "pod "+p.Name+" to print an answer per provider", 3*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
+			logs, err := cluster.PodLogs(ctx, o.c, ocNamespace, p.Name, ctr)
+			if err != nil {
+				return false, wait.NotYet("%v", err)
+			}
+			for _, id := range providers {
+				if !strings.Contains(logs, gateway.Answer(idpName(id))) {
+					return false, wait.NotYet("no answer for %s yet", id)
+				}
+			}
+			return true, nil
+		}); err != nil {
+			o.dumpLogs(t, ctx, &p)
+			t.Fatal(err)
+		}
+		o.checkAnswers(t, ctx, p.Name, ctr, since, providers...)
 	}
 }
 
@@ -648,12 +665,12 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 	if err := os.WriteFile(tokenPath, []byte(sa), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string, federated bool) string {
+	write := func(name, clientID string, federated bool) string {
 		cfg := map[string]any{
 			"provider": map[string]any{"miaou": map[string]any{"options": map[string]any{
 				"baseURL": o.gw.URL(),
 				"oauth2": map[string]any{
-					"issuer": o.issuer("miaou"), "clientId": "k8s-runner", "scopes": []string{"openid"},
+					"issuer": o.issuer("miaou"), "clientId": clientID, "scopes": []string{"openid"},
 					"authFlow": "jwt_bearer", "allowInsecureHTTP": true,
 					"subjectTokenSource": map[string]any{"type": "kubernetes_sa", "tokenPath": tokenPath},
 				},
@@ -669,39 +686,64 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 		}
 		return p
 	}
-	var stdout bytes.Buffer
+	// run returns stdout followed by stderr; lastStdout keeps stdout alone
+	// (the token). Two buffers: exec copies the two streams concurrently.
+	var lastStdout string
 	run := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, cli, args...)
 		cmd.Env = append(os.Environ(), "FEDTOKEN_CACHE_DIR="+filepath.Join(dir, "cache"))
-		var out bytes.Buffer
-		stdout.Reset()
-		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, &stdout), &out
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		return out.String(), err
+		lastStdout = stdout.String()
+		return stdout.String() + stderr.String(), err
 	}
 
-	public := write("public.json", false)
+	// The seed's file unchanged, first with the realm's (confidential,
+	// federated) client k8s-runner: the client_id names a client that must
+	// authenticate, and none is sent.
+	public := write("public.json", "k8s-runner", false)
 	out, err := run("token", "--config", public, "miaou")
 	if err == nil {
-		t.Fatalf("the seed's public jwt_bearer client got a token from Keycloak:\n%s", redactJWTs(out))
+		t.Fatalf("the seed's unchanged jwt_bearer provider got a token from Keycloak:\n%s", redactJWTs(out))
 	}
-	for _, want := range []string{"Public client not allowed to use authorization grant", `set clientAuth: {"method": "federated"}`} {
+	for _, want := range []string{"invalid_client", `set clientAuth: {"method": "federated"}`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("fedtoken token with the seed's unchanged file: output lacks %q:\n%s", want, out)
 		}
 	}
+	t.Logf("seed file unchanged, confidential client at Keycloak:\n%s", out)
+	// Then with a public client, as an admin following the seed would make
+	// it: Keycloak refuses the grant to public clients.
+	if err := o.e.Keycloak.Post(ctx, "/admin/realms/"+ocRealms["miaou"].realm+"/clients", map[string]any{
+		"clientId": "k8s-runner-public", "enabled": true, "publicClient": true, "standardFlowEnabled": false,
+		"attributes": map[string]any{"oauth2.jwt.authorization.grant.enabled": "true", "oauth2.jwt.authorization.grant.idp": keycloak.SecretlessGrantIdP},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	publicClient := write("public-client.json", "k8s-runner-public", false)
+	out, err = run("token", "--config", publicClient, "miaou")
+	if err == nil {
+		t.Fatalf("a public jwt_bearer client got a token from Keycloak:\n%s", redactJWTs(out))
+	}
+	for _, want := range []string{"Public client not allowed to use authorization grant", `set clientAuth: {"method": "federated"}`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fedtoken token with a public client: output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("seed file unchanged, public client at Keycloak:\n%s", out)
 	out, _ = run("doctor", "--config", public, "miaou")
 	if !strings.Contains(out, "client auth") || !strings.Contains(out, `"method": "federated"`) {
 		t.Errorf("doctor does not name the secretless fix:\n%s", out)
 	}
 	t.Logf("seed file unchanged at Keycloak (fedtoken doctor):\n%s", out)
 
-	fed := write("federated.json", true)
+	fed := write("federated.json", "k8s-runner", true)
 	out, err = run("token", "--config", fed, "miaou")
 	if err != nil {
 		t.Fatalf("fedtoken token with clientAuth federated: %v\n%s", err, out)
 	}
-	c := claims(t, strings.TrimSpace(stdout.String()))
+	c := claims(t, strings.TrimSpace(lastStdout))
 	if c["iss"] != o.issuer("miaou") || c["azp"] != "k8s-runner" || c["preferred_username"] != ocSA {
 		t.Errorf("access token iss=%v azp=%v preferred_username=%v; want %s, k8s-runner, %s", c["iss"], c["azp"], c["preferred_username"], o.issuer("miaou"), ocSA)
 	}
@@ -713,25 +755,29 @@ func (o *ocEnv) hostCLI(t *testing.T, ctx context.Context) {
 	// Keycloak token (legacy token exchange V1, external → internal). The
 	// client authenticates the secretless way; Keycloak's exact answer is
 	// what docs/idp/keycloak.md quotes.
-	form := url.Values{
-		"grant_type":            {"urn:ietf:params:oauth:grant-type:token-exchange"},
-		"subject_token":         {sa},
-		"subject_token_type":    {"urn:ietf:params:oauth:token-type:jwt"},
-		"subject_issuer":        {keycloak.SecretlessGrantIdP},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		"client_assertion":      {sa},
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, keycloak.TokenEndpoint(o.e.Keycloak.URL(), ocRealms["miaou"].realm), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	_, _ = body.ReadFrom(resp.Body)
-	t.Logf("legacy token exchange (external jwt → Keycloak token), default features: HTTP %d %s", resp.StatusCode, redactJWTs(body.String()))
-	if resp.StatusCode == http.StatusOK {
-		t.Errorf("Keycloak exchanged the external token with default features; docs/idp/keycloak.md says it does not")
+	for _, withIssuer := range []bool{true, false} {
+		form := url.Values{
+			"grant_type":            {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"subject_token":         {sa},
+			"subject_token_type":    {"urn:ietf:params:oauth:token-type:jwt"},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion":      {sa},
+		}
+		if withIssuer {
+			form.Set("subject_issuer", keycloak.SecretlessGrantIdP)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, keycloak.TokenEndpoint(o.e.Keycloak.URL(), ocRealms["miaou"].realm), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		t.Logf("token exchange of the external jwt (subject_issuer sent: %v), default features: HTTP %d %s", withIssuer, resp.StatusCode, redactJWTs(body.String()))
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("Keycloak exchanged the external token with default features; docs/idp/keycloak.md says it does not")
+		}
 	}
 }
