@@ -126,7 +126,7 @@ func (d *doctor) checkClientAuth() {
 	if !strings.Contains(p.Issuer, "/realms/") {
 		return // not Keycloak's issuer shape: other IdPs (Okta, Zitadel) may allow public clients
 	}
-	d.r.warn("client auth", "jwt_bearer with no client authentication (a public client): Keycloak refuses it with \"Public client not allowed to use authorization grant\"; "+
+	d.r.warn("client auth", "jwt_bearer with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
 		"to stay secretless there, set clientAuth: {\"method\": \"federated\"} (the same platform token then authenticates the client; see docs/idp/keycloak.md)")
 }
 
