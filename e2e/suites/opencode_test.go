@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,7 +54,7 @@ const (
 	ocNamespace = "opencode"
 	ocSA        = "opencode-runner"
 	ocImageName = "opencode"
-	// ocPrompt is what every run asks; the gateway's answer names the IdP.
+	// ocModel is the seed's model; the gateway serves any.
 	ocModel = "glm-5"
 )
 
@@ -155,7 +156,7 @@ func newOCEnv(t *testing.T, ctx context.Context) *ocEnv {
 	}
 	o := &ocEnv{e: e, c: e.Cluster.Client(), image: opencodeImage(t, ctx, e)}
 	var trusts []gateway.Trust
-	for _, id := range slices.Sorted(mapKeys(ocRealms)) {
+	for _, id := range slices.Sorted(maps.Keys(ocRealms)) {
 		r := ocRealms[id]
 		if err := e.Keycloak.CreateRealm(ctx, keycloak.SecretlessRealmRepresentation(keycloak.SecretlessParams{
 			Realm: r.realm, ClientID: r.client, Issuer: e.Cluster.Issuer(),
@@ -173,16 +174,6 @@ func newOCEnv(t *testing.T, ctx context.Context) *ocEnv {
 	t.Cleanup(func() { _ = gw.Close() })
 	o.gw = gw
 	return o
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // issuer is the realm issuer that plays provider id's IdP.

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,13 +67,7 @@ func BuildDynamic(o DynamicOptions) error {
 		files[path.Clean("/"+dst)] = src
 	}
 	// Resolve libraries breadth-first over every ELF file.
-	queue := slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	queue := slices.Sorted(maps.Keys(files))
 	for len(queue) > 0 {
 		dst := queue[0]
 		queue = queue[1:]
@@ -180,13 +175,7 @@ func rootfsLayer(files map[string]string) ([]byte, error) {
 	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777, ModTime: epoch}); err != nil {
 		return nil, fmt.Errorf("ociimage: layer: %w", err)
 	}
-	for _, dst := range slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, dst := range slices.Sorted(maps.Keys(files)) {
 		rel := strings.TrimPrefix(dst, "/")
 		var parents []string
 		for d := path.Dir(rel); d != "." && !dirs[d]; d = path.Dir(d) {
