@@ -147,7 +147,7 @@ func LinkedUser(username, subject string) map[string]any {
 		"email":         username + "@example.com",
 		"emailVerified": true,
 		"firstName":     username,
-		"lastName":      "(service account)",
+		"lastName":      "Service Account",
 		"federatedIdentities": []any{map[string]any{
 			"identityProvider": JWTGrantIdP,
 			"userId":           subject,

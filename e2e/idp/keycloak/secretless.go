@@ -84,7 +84,7 @@ func SecretlessRealmRepresentation(p SecretlessParams) map[string]any {
 			"email":         p.Username + "@example.com",
 			"emailVerified": true,
 			"firstName":     p.Username,
-			"lastName":      "(service account)",
+			"lastName":      "Service Account",
 			"federatedIdentities": []any{map[string]any{
 				"identityProvider": SecretlessGrantIdP,
 				"userId":           p.Subject,
