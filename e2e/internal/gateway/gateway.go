@@ -272,7 +272,19 @@ func (s *Server) fetchJWKS(ctx context.Context, url string) (map[string]crypto.P
 			if err1 != nil || err2 != nil || curve == nil {
 				continue
 			}
-			out[k.Kid] = &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+			size := (curve.Params().BitSize + 7) / 8
+			if len(x) > size || len(y) > size {
+				continue
+			}
+			point := make([]byte, 1+2*size)
+			point[0] = 4 // uncompressed
+			copy(point[1+size-len(x):1+size], x)
+			copy(point[1+2*size-len(y):], y)
+			pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+			if err != nil {
+				continue
+			}
+			out[k.Kid] = pub
 		}
 	}
 	return out, nil
