@@ -201,7 +201,7 @@ func TestNativeWarnings(t *testing.T) {
 providers:
   p:
     issuer: https://idp.example.com
-    clinetId: typo
+    team: platform
     clientId: c
     authFlow: jwt_bearer
     subjectTokenSource: {type: kubernetes_sa, path: /wrong}
@@ -217,7 +217,7 @@ logging: {}
 	want := []string{
 		"logging: unknown field, ignored",
 		"providers.p.subjectTokenSource.path: ignored for type kubernetes_sa (did you mean tokenPath?)",
-		"providers.p.clinetId: unknown field, ignored",
+		"providers.p.team: unknown field, ignored",
 		"providers.p.clientAuth: privateKeyFile and keyId are ignored unless method is private_key_jwt",
 		"providers.p.actorTokenSource: ignored: only authFlow token_exchange sends an actor token",
 		"providers.p.tokenExchange: ignored: only authFlow token_exchange uses it",

@@ -43,9 +43,43 @@ func (f *File) MarshalJSON() ([]byte, error) {
 		Sidecar   json.RawMessage     `json:"sidecar,omitempty"`
 	}{Providers: make(map[string]Provider, len(f.Providers)), Cache: f.Cache, Sidecar: f.Sidecar}
 	for _, p := range f.Providers {
-		v.Providers[p.ID] = p
+		v.Providers[p.ID] = p.viewed()
 	}
 	return json.Marshal(v)
+}
+
+// viewed is p as `fedtoken config view` shows it: the client
+// authentication method resolved (auto is client_secret_basic with a
+// secret, none without), and the settings the flow does not use left out
+// (PKCE, redirect port and interactive endpoints for machine flows; token
+// exchange parameters and actor token for other flows; the subject token
+// source when nothing presents it; omitClientId when false). Parsing the
+// view gives a provider that behaves the same.
+func (p Provider) viewed() Provider {
+	p = p.clone()
+	if p.ClientAuth.Method == ClientAuthAuto {
+		p.ClientAuth.Method = ClientAuthNone
+		if p.HasClientSecret() {
+			p.ClientAuth.Method = ClientAuthClientSecretBasic
+		}
+	}
+	if p.ClientAuth.OmitClientID != nil && !*p.ClientAuth.OmitClientID {
+		p.ClientAuth.OmitClientID = nil
+	}
+	if !p.AuthFlow.Interactive() {
+		p.PKCE, p.RedirectPort = nil, 0
+		p.AuthorizationEndpoint, p.DeviceAuthorizationEndpoint = "", ""
+	}
+	if p.AuthFlow == FlowDeviceCode {
+		p.RedirectPort = 0
+	}
+	if p.AuthFlow != FlowTokenExchange {
+		p.TokenExchange, p.ActorTokenSource = TokenExchange{}, nil
+	}
+	if p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange && p.ClientAuth.Method != ClientAuthFederated {
+		p.SubjectTokenSource = nil
+	}
+	return p
 }
 
 // View renders the file as a native YAML config with every default

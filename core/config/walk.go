@@ -304,19 +304,20 @@ func (o object) stringMap(key string) map[string]string {
 	return out
 }
 
-// warnUnknown warns about every key of o not in known.
+// warnUnknown checks every key of o against known: a key close to a known
+// one (see nearMiss) is an error naming it, any other unknown key a
+// warning.
 func (o object) warnUnknown(known ...[]string) {
+	all := slices.Concat(known...)
 	for _, k := range o.keys() {
-		found := false
-		for _, set := range known {
-			if slices.Contains(set, k) {
-				found = true
-				break
-			}
+		if slices.Contains(all, k) {
+			continue
 		}
-		if !found {
-			o.d.warn(o.at(k), "unknown field, ignored")
+		if s := nearMiss(k, all); s != "" {
+			o.d.fail(o.at(k), "unknown field; did you mean %s?", s)
+			continue
 		}
+		o.d.warn(o.at(k), "unknown field, ignored")
 	}
 }
 

@@ -190,6 +190,45 @@ func TestHints(t *testing.T) {
 			wantHint: "link the user to the identity provider",
 		},
 		{
+			// The seed's jwt_bearer client with no secret, at Keycloak 26.7.3.
+			name: "keycloak public client with the jwt-bearer grant",
+			body: `{"error":"invalid_grant","error_description":"Public client not allowed to use authorization grant"}`,
+			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {
+				return &JWTBearer{Endpoint: ep, Client: c, Auth: oauth.ClientAuth{ClientID: "k8s-bot"}, Assertion: newFakeSource("s", "x")}
+			},
+			wantCode: oauth.ErrInvalidGrant,
+			wantHint: `only to a client that authenticates, and none was sent: to stay secretless, set clientAuth: {"method": "federated"}`,
+		},
+		{
+			// The seed's file at Keycloak when k8s-bot is a confidential
+			// (e.g. federated) client: Keycloak 26.7.3 answers 401.
+			name: "keycloak confidential client, no client authentication sent",
+			body: `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`,
+			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {
+				return &JWTBearer{Endpoint: ep, Client: c, Auth: oauth.ClientAuth{ClientID: "k8s-bot"}, Assertion: newFakeSource("s", "x")}
+			},
+			wantCode: oauth.ErrInvalidClient,
+			wantHint: `no client authentication was sent and the IdP requires it for this client: to stay secretless, set clientAuth: {"method": "federated"}`,
+		},
+		{
+			name: "unauthorized_client with no client authentication",
+			body: `{"error":"unauthorized_client","error_description":"Client authentication required"}`,
+			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {
+				return &JWTBearer{Endpoint: ep, Client: c, Auth: oauth.ClientAuth{ClientID: "k8s-bot"}, Assertion: newFakeSource("s", "x")}
+			},
+			wantCode: oauth.ErrUnauthorizedClient,
+			wantHint: `no client authentication was sent and the IdP wants the client to authenticate for the jwt_bearer grant: to stay secretless, set clientAuth: {"method": "federated"}`,
+		},
+		{
+			name: "unauthorized_client of an authenticated client",
+			body: `{"error":"unauthorized_client"}`,
+			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {
+				return &JWTBearer{Endpoint: ep, Client: c, Auth: oauth.ClientAuth{ClientID: "a", ClientSecret: "wrong-secret"}, Assertion: newFakeSource("s", "x")}
+			},
+			wantCode: oauth.ErrUnauthorizedClient,
+			wantHint: "enable it on the client at the IdP",
+		},
+		{
 			name: "no hint for an unknown code",
 			body: `{"error":"weird"}`,
 			ts: func(ep Endpoint, c *oauth.Client) oauth.TokenSource {

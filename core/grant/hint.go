@@ -93,10 +93,16 @@ func hintFor(grant string, method oauth.AuthMethod, e *oauth.Error) string {
 	case oauth.ErrUnsupportedGrantType.Code:
 		return "the IdP does not offer the " + grant + " grant (Dex v2.45 has neither jwt_bearer nor client_credentials); enable it or choose another authFlow"
 	case oauth.ErrUnauthorizedClient.Code:
+		if method == oauth.AuthNone {
+			return "no client authentication was sent and the IdP wants the client to authenticate for the " + grant + " grant: " + secretlessFix
+		}
 		return "the client may not use the " + grant + " grant; enable it on the client at the IdP"
 	case oauth.ErrInvalidClient.Code:
 		return invalidClientHint(method)
 	case oauth.ErrInvalidGrant.Code:
+		if method == oauth.AuthNone && strings.Contains(desc, "public client not allowed") {
+			return "Keycloak allows the JWT Authorization Grant only to a client that authenticates, and none was sent: " + secretlessFix
+		}
 		return invalidGrantHint(grant, desc)
 	case oauth.ErrAccessDenied.Code:
 		if grant == nameTokenExchange {
@@ -106,6 +112,11 @@ func hintFor(grant string, method oauth.AuthMethod, e *oauth.Error) string {
 	return ""
 }
 
+// secretlessFix is the way to authenticate a client with no secret: the
+// platform token as a federated client assertion (docs/idp/keycloak.md,
+// "Secretless jwt_bearer").
+const secretlessFix = "to stay secretless, set clientAuth: {\"method\": \"federated\"} on the provider so the platform token also authenticates the client, and make the client \"Signed JWT - Federated\" at Keycloak (trusting the token's iss and sub); or give the client a secret (clientSecretFile)"
+
 func invalidClientHint(method oauth.AuthMethod) string {
 	switch method {
 	case oauth.AuthFederated:
@@ -113,7 +124,7 @@ func invalidClientHint(method oauth.AuthMethod) string {
 	case oauth.AuthPrivateKeyJWT:
 		return "the IdP did not accept the signed client assertion: check the key registered for the client (and its kid) and the audience the IdP expects"
 	case oauth.AuthNone:
-		return "the IdP requires client authentication: set clientSecret or clientAuth.method"
+		return "no client authentication was sent and the IdP requires it for this client: " + secretlessFix
 	}
 	return "check clientId and clientSecret, and whether the IdP expects client_secret_basic or client_secret_post (clientAuth.method)"
 }

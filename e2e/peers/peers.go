@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -23,6 +24,9 @@ type Versions struct {
 	Etcd       string // e.g. v3.6.16
 	Dex        string // e.g. v2.45.1
 	Keycloak   string // e.g. 26.7.3
+	// Opencode is the npm version of opencode-ai (optional: the opencode
+	// suites skip without it), e.g. 1.18.33.
+	Opencode   string
 	Kind       string // sigs.k8s.io/kind module version
 	PauseImage string // image reference the pause tarball is tagged with
 }
@@ -48,6 +52,7 @@ func parseVersions(text string) (Versions, error) {
 		Etcd:       vals["ETCD_VERSION"],
 		Dex:        vals["DEX_VERSION"],
 		Keycloak:   vals["KEYCLOAK_VERSION"],
+		Opencode:   vals["OPENCODE_VERSION"],
 		Kind:       vals["KIND_VERSION"],
 		PauseImage: vals["PAUSE_IMAGE"],
 	}
@@ -94,6 +99,14 @@ func (l Layout) Dex() string { return filepath.Join(l.Root, "dex-"+l.Versions.De
 
 // KeycloakHome is the unpacked Keycloak distribution (bin/kc.sh inside).
 func (l Layout) KeycloakHome() string { return filepath.Join(l.Root, "keycloak-"+l.Versions.Keycloak) }
+
+// Opencode is opencode's linux binary from the npm package opencode-ai
+// (its optional dependency opencode-linux-<arch>), installed by
+// install-peers.sh.
+func (l Layout) Opencode() string {
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[runtime.GOARCH]
+	return filepath.Join(l.Root, "opencode-"+l.Versions.Opencode, "node_modules", "opencode-linux-"+arch, "bin", "opencode")
+}
 
 // PauseTarball is the image tarball of the sandbox (pause) image.
 func (l Layout) PauseTarball() string {

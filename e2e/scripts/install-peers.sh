@@ -7,6 +7,7 @@
 #   Dex               cmd/dex, CGO_ENABLED=0
 #   Keycloak          the Quarkus distribution from Maven Central
 #   pause image       registry.k8s.io/pause:<tag> as an OCI tarball, built from e2e/cmd/pause
+#   opencode          npm opencode-ai (brings the linux binary), scripts not run
 #
 # Builds land OUTSIDE the repo, one directory per component and version:
 #   ${FEDTOKEN_E2E_CACHE:-/var/cache/fedtoken-e2e}/<component>-<version>/
@@ -17,7 +18,7 @@
 # the work tree is never written.
 #
 # Usage: e2e/scripts/install-peers.sh [--no-apt] [component...]
-#   components: apt kubernetes etcd dex keycloak pause (default: all)
+#   components: apt kubernetes etcd dex keycloak pause opencode (default: all)
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -182,19 +183,51 @@ install_pause() {
 	finish "$tmp" "$dir" "$stamp"
 }
 
+install_opencode() {
+	local dir="$CACHE/opencode-$OPENCODE_VERSION"
+	local stamp
+	stamp="$(stamp_of "opencode-ai:$OPENCODE_VERSION")"
+	if fresh "$dir" "$stamp"; then
+		log "opencode $OPENCODE_VERSION: cached in $dir"
+		return
+	fi
+	if ! command -v npm >/dev/null; then
+		[[ $(id -u) == 0 ]] || die "opencode: npm is needed to fetch opencode-ai (apt-get install npm)"
+		log "opencode: installing npm (Debian)"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
+	local tmp="$CACHE/.tmp-opencode-$OPENCODE_VERSION"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	log "opencode $OPENCODE_VERSION: npm install opencode-ai@$OPENCODE_VERSION"
+	# --ignore-scripts: the package's postinstall only links the binary that
+	# its optional dependency opencode-linux-<arch> already holds.
+	npm install --prefix "$tmp" --no-audit --no-fund --no-save --ignore-scripts \
+		"opencode-ai@$OPENCODE_VERSION" >/dev/null
+	local arch
+	case $(uname -m) in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) die "opencode: no binary for $(uname -m)" ;; esac
+	local bin="$tmp/node_modules/opencode-linux-$arch/bin/opencode"
+	[[ -x $bin ]] || die "opencode: $bin was not installed"
+	local got
+	got="$("$bin" --version 2>/dev/null)" || die "opencode: $bin --version failed"
+	[[ $got == "$OPENCODE_VERSION" ]] || die "opencode: $bin --version says $got, want $OPENCODE_VERSION"
+	finish "$tmp" "$dir" "$stamp"
+}
+
 main() {
 	local apt=1 comps=()
 	for a in "$@"; do
 		case $a in
 		--no-apt) apt=0 ;;
 		-h | --help)
-			sed -n '2,22p' "${BASH_SOURCE[0]}"
+			sed -n '2,23p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) comps+=("$a") ;;
 		esac
 	done
-	((${#comps[@]})) || comps=(apt kubernetes etcd dex keycloak pause)
+	((${#comps[@]})) || comps=(apt kubernetes etcd dex keycloak pause opencode)
 	mkdir -p "$CACHE"
 	# One installer at a time per cache: concurrent runs (two checkouts, two
 	# terminals) would otherwise build the same peer into the same directory.
@@ -204,8 +237,8 @@ main() {
 	for c in "${comps[@]}"; do
 		case $c in
 		apt) ((apt)) && timed apt install_apt ;;
-		kubernetes | etcd | dex | keycloak | pause) timed "$c" "install_$c" ;;
-		*) die "unknown component $c (want apt kubernetes etcd dex keycloak pause)" ;;
+		kubernetes | etcd | dex | keycloak | pause | opencode) timed "$c" "install_$c" ;;
+		*) die "unknown component $c (want apt kubernetes etcd dex keycloak pause opencode)" ;;
 		esac
 	done
 	log "all peers ready in $CACHE ($((SECONDS - start)) s)"

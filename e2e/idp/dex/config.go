@@ -11,7 +11,7 @@ import (
 // Names the suites and docs use.
 const (
 	ConnectorID        = "kubernetes"
-	ClientID           = "e2e-exchanger"
+	ClientID           = "token-exchanger"
 	SubjectTypeIDToken = "urn:ietf:params:oauth:token-type:id_token"
 )
 
@@ -45,7 +45,7 @@ expiry:
   idTokens: 10m
 staticClients:
 - id: %s
-  name: fedtoken e2e token exchanger
+  name: fedtoken token exchanger
   secret: %s
   redirectURIs:
   - http://127.0.0.1/unused

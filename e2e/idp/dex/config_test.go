@@ -14,9 +14,9 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/config.golden.yaml")
 
 var docParams = Params{
-	Issuer:       "http://127.0.0.1:5556/dex",
-	ListenAddr:   "127.0.0.1:5556",
-	K8sIssuer:    "https://127.0.0.1:6443",
+	Issuer:       "https://dex.example.com/dex",
+	ListenAddr:   "0.0.0.0:5556",
+	K8sIssuer:    "https://kubernetes.example.com",
 	K8sCAFile:    "/etc/dex/kubernetes-ca.crt",
 	ClientSecret: "<client secret>",
 }

@@ -33,13 +33,13 @@ const (
 	// federated client assertion (Keycloak 26.6+: "Signed JWT - Federated").
 	FederatedRealm    = "fedtoken"
 	FederatedIdP      = "kubernetes"
-	FederatedClientID = "e2e-workload"
+	FederatedClientID = "ai-jobs-runner"
 
 	// JWTGrantRealm: RFC 7523 jwt-bearer with the projected token as the
 	// authorization grant. Issuers must be unique per realm, hence a second realm.
 	JWTGrantRealm    = "fedtoken-jag"
 	JWTGrantIdP      = "kubernetes-jag"
-	JWTGrantClientID = "e2e-jag"
+	JWTGrantClientID = "ai-jobs-bot"
 	JWTGrantUser     = "workload"
 
 	// AccessTokenLifespan is short so the sidecar refreshes several times
@@ -144,10 +144,10 @@ func LinkedUser(username, subject string) map[string]any {
 	return map[string]any{
 		"username":      username,
 		"enabled":       true,
-		"email":         username + "@e2e.invalid",
+		"email":         username + "@example.com",
 		"emailVerified": true,
-		"firstName":     "e2e",
-		"lastName":      username,
+		"firstName":     username,
+		"lastName":      "Service Account",
 		"federatedIdentities": []any{map[string]any{
 			"identityProvider": JWTGrantIdP,
 			"userId":           subject,

@@ -13,10 +13,16 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 // docParams are the placeholder values the golden files (and the docs that
 // quote them) show.
 var docParams = Params{
-	Issuer:         "https://127.0.0.1:6443",
-	Namespace:      "e2e",
-	ServiceAccount: "workload",
+	Issuer:         "https://kubernetes.example.com",
+	Namespace:      "ai-jobs",
+	ServiceAccount: "opencode-runner",
 	ClientSecret:   "<client secret>",
+}
+
+// docSecretless is the secretless realm the docs show: the seed's names.
+var docSecretless = SecretlessParams{
+	Realm: "prod", ClientID: "k8s-runner", Issuer: "https://kubernetes.example.com",
+	Subject: "system:serviceaccount:ai-jobs:opencode-runner", Username: "opencode-runner",
 }
 
 func TestRealmGolden(t *testing.T) {
@@ -26,6 +32,7 @@ func TestRealmGolden(t *testing.T) {
 	}{
 		{"federated-realm.golden.json", FederatedRealmRepresentation(docParams)},
 		{"jwt-grant-realm.golden.json", JWTGrantRealmRepresentation(docParams)},
+		{"secretless-realm.golden.json", SecretlessRealmRepresentation(docSecretless)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -56,7 +63,7 @@ func TestDocsQuoteTheAppliedRealms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"federated-realm.golden.json", "jwt-grant-realm.golden.json"} {
+	for _, f := range []string{"federated-realm.golden.json", "jwt-grant-realm.golden.json", "secretless-realm.golden.json"} {
 		golden, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +79,7 @@ func TestRealmInvariants(t *testing.T) {
 	fed := FederatedRealmRepresentation(p)
 	client := fed["clients"].([]any)[0].(map[string]any)
 	attrs := client["attributes"].(map[string]any)
-	if attrs["jwt.credential.sub"] != "system:serviceaccount:e2e:workload" {
+	if attrs["jwt.credential.sub"] != "system:serviceaccount:ai-jobs:opencode-runner" {
 		t.Errorf("federated client sub = %v", attrs["jwt.credential.sub"])
 	}
 	idp := fed["identityProviders"].([]any)[0].(map[string]any)

@@ -30,7 +30,8 @@ var (
 // New returns a JSON logger writing to w at level. Attributes whose key
 // names a credential are replaced with [REDACTED]; bearer/basic
 // credentials and JWTs inside any string value (messages included) are
-// replaced too.
+// replaced too. Durations are written as Go duration strings ("1.5s"),
+// never raw nanoseconds.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level:       level,
@@ -53,6 +54,10 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	switch v.Kind() {
 	case slog.KindString:
 		return slog.String(a.Key, Scrub(v.String()))
+	case slog.KindDuration:
+		// JSONHandler writes a Duration as integer nanoseconds; write it
+		// the way people read it: "1.5s", "250ms", "1m0s".
+		return slog.String(a.Key, v.Duration().String())
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
 			return slog.String(a.Key, Scrub(err.Error()))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 const jwtLike = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
@@ -24,6 +25,7 @@ func TestNewRedacts(t *testing.T) {
 		{"bearer in message", func(l *slog.Logger) { l.Info("sent Bearer abcdef123 upstream") }, "abcdef123", `Bearer [REDACTED]`},
 		{"jwt in error", func(l *slog.Logger) { l.Warn("fail", "err", errors.New("bad assertion "+jwtLike)) }, jwtLike, `bad assertion [REDACTED]`},
 		{"jwt in group", func(l *slog.Logger) { l.Info("x", slog.Group("req", "url", "https://h/p?t="+jwtLike)) }, jwtLike, `https://h/p?t=[REDACTED]`},
+		{"durations readable", func(l *slog.Logger) { l.Info("req", slog.Duration("duration", 1500*time.Millisecond)) }, "1500000000", `"duration":"1.5s"`},
 		{"plain values kept", func(l *slog.Logger) { l.Info("ok", "provider", "miaou", "status", 200) }, "", `"provider":"miaou"`},
 	}
 	for _, tt := range tests {

@@ -168,11 +168,16 @@ func checkOverlay(t *testing.T, ov overlay, objs []object) {
 	// The app's opencode.json points each provider at its sidecar proxy and
 	// carries no OAuth settings.
 	app := apps[len(apps)-1]
-	dir, ok := app.env("OPENCODE_CONFIG_DIR")
-	if !ok {
-		t.Fatalf("container %s has no OPENCODE_CONFIG_DIR", app.Name)
+	// OPENCODE_CONFIG names the file: opencode writes into an
+	// OPENCODE_CONFIG_DIR, which a read-only ConfigMap mount refuses.
+	if _, ok := app.env("OPENCODE_CONFIG_DIR"); ok {
+		t.Errorf("container %s sets OPENCODE_CONFIG_DIR: opencode fails writing .gitignore there on a read-only mount; set OPENCODE_CONFIG to the file", app.Name)
 	}
-	checkAppConfig(t, mountedFile(t, pod, app, byName, path.Join(dir, "opencode.json")), ov.proxies)
+	appConfig, ok := app.env("OPENCODE_CONFIG")
+	if !ok {
+		t.Fatalf("container %s has no OPENCODE_CONFIG", app.Name)
+	}
+	checkAppConfig(t, mountedFile(t, pod, app, byName, appConfig), ov.proxies)
 }
 
 func checkWorkload(t *testing.T, o object, pod *podSpec, ov overlay) {

@@ -23,6 +23,7 @@ func (s *Server) adminHandler() http.Handler {
 		mux.Handle(tokenendpoint.Pattern, tokenendpoint.New(sources, tokenendpoint.WithLogger(s.logger)))
 	}
 	mux.HandleFunc("POST /quitquitquit", s.quitHandler)
+	mux.HandleFunc("POST /refresh", s.refreshHandler)
 	return mux
 }
 

@@ -410,3 +410,44 @@ func TestProxyRecordsClientsThatGoAway(t *testing.T) {
 		return strings.Contains(body, `fedtoken_proxy_requests_total{code="499",provider="p"} 1`)
 	})
 }
+
+// TestRefreshEndpoint: POST /refresh drops the current token and acquires a
+// new one before answering; it needs the request header and names unknown
+// providers.
+func TestRefreshEndpoint(t *testing.T) {
+	n := 0
+	src := &fakeSource{acquire: func() (*oauth2.Token, error) {
+		n++
+		return &oauth2.Token{AccessToken: fmt.Sprintf("at-%d", n), Expiry: time.Now().Add(time.Hour)}, nil
+	}}
+	r := start(t, []Provider{{ID: "p", Source: src, Required: true}})
+	eventually(t, "first token", func() bool { _, ok := src.Peek(); return ok })
+	post := func(path string, withHeader bool) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, r.url("admin", path), nil)
+		if withHeader {
+			req.Header.Set(tokenendpoint.Header, tokenendpoint.HeaderValue)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post("/refresh", false); code != http.StatusForbidden {
+		t.Errorf("refresh without header = %d, want 403", code)
+	}
+	before, _ := src.Peek()
+	code, body := post("/refresh?provider=p", true)
+	after, _ := src.Peek()
+	if code != 200 || !strings.Contains(body, "p: new token, expires in") || after == nil || after.AccessToken == before.AccessToken {
+		t.Errorf("refresh = %d %q; token %s → %v, want a new one", code, body, before.AccessToken, after)
+	}
+	if strings.Contains(body, after.AccessToken) {
+		t.Errorf("refresh answer shows the token: %q", body)
+	}
+	if code, _ := post("/refresh?provider=nope", true); code != http.StatusNotFound {
+		t.Errorf("refresh of an unknown provider = %d, want 404", code)
+	}
+}

@@ -39,7 +39,7 @@ func Flags() []Flag {
 			set: func(s *Settings, v string) error { s.Providers = append(s.Providers, v); return nil }},
 		{Name: "required", Env: "FEDTOKEN_SIDECAR_REQUIRED", Field: "required", List: true, Usage: "provider id /readyz waits for (repeatable; default every served provider)",
 			set: func(s *Settings, v string) error { s.Required = append(s.Required, v); return nil }},
-		{Name: "admin-addr", Env: "FEDTOKEN_SIDECAR_ADMIN_ADDR", Field: "adminAddr", Usage: "admin listener: token endpoint, /healthz, /readyz, /metrics, /quitquitquit (\"\" disables; default " + DefaultAdminAddr + ")",
+		{Name: "admin-addr", Env: "FEDTOKEN_SIDECAR_ADMIN_ADDR", Field: "adminAddr", Usage: "admin listener: token endpoint, /healthz, /readyz, /metrics, /quitquitquit, /refresh (\"\" disables; default " + DefaultAdminAddr + ")",
 			set: func(s *Settings, v string) error { s.AdminAddr = v; return checkAddr(v, true) }},
 		{Name: "health-addr", Env: "FEDTOKEN_SIDECAR_HEALTH_ADDR", Field: "healthAddr", Usage: "probe listener: /healthz, /readyz, /metrics only, e.g. :9902 for kubelet probes (default off)",
 			set: func(s *Settings, v string) error { s.HealthAddr = v; return checkAddr(v, true) }},

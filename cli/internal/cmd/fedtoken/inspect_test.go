@@ -140,3 +140,25 @@ func TestInspectErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectTokenRequestNoRotation: a TokenRequest token (kubectl create
+// token) carries kubernetes.io but no pod: nobody rotates it, so inspect
+// shows no kubelet rotation.
+func TestInspectTokenRequestNoRotation(t *testing.T) {
+	h := newHarness(t)
+	h.now = func() time.Time { return fixedNow }
+	iat := time.Date(2026, 11, 26, 16, 16, 4, 0, time.UTC).Unix()
+	tok := makeJWT(t, map[string]any{"alg": "RS256"}, map[string]any{
+		"iss": "https://127.0.0.1:6443", "sub": "system:serviceaccount:ai-jobs:opencode-runner",
+		"aud": "https://auth.example.com/realms/prod", "iat": iat, "exp": iat + 3600,
+		"kubernetes.io": map[string]any{"namespace": "ai-jobs", "serviceaccount": map[string]any{"name": "opencode-runner", "uid": "1f2e"}},
+	})
+	p := filepath.Join(h.dir, "requested.jwt")
+	if err := os.WriteFile(p, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("inspect", "--file", p)
+	if r.code != 0 || !strings.Contains(r.stdout, "lifetime") || strings.Contains(r.stdout, "kubelet") {
+		t.Errorf("exit %d; want a report without kubelet rotation:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

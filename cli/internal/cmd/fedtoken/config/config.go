@@ -53,7 +53,9 @@ func newValidateCommand(env *cmd.Env) *cobra.Command {
 		Short: "Check the configuration and list its providers",
 		Long: `Parse the configuration and check every field. Each problem is reported
 with the JSON path of the field and what is allowed; the exit status is 3
-when there is one. Warnings (unknown fields, fields the chosen flow
+when there is one. A key that is another spelling of a known one
+(auth_flow, clientID, extra_params, isuer) is such a problem, reported with
+"did you mean". Warnings (other unknown fields, fields the chosen flow
 ignores) are printed but do not fail.`,
 		Example: `  fedtoken config validate
   fedtoken config validate /etc/opencode/opencode.json`,
@@ -87,8 +89,11 @@ func newViewCommand(env *cmd.Env) *cobra.Command {
 		Use:   "view [FILE]",
 		Short: "Show the effective configuration, secrets redacted",
 		Long: `Print the configuration as a native fedtoken file, whatever shape it was
-read from, with every default spelled out. Client secrets are shown as
-[REDACTED].`,
+read from, with every default spelled out and the client authentication
+method resolved (auto shows as client_secret_basic when a secret is set,
+none otherwise). Settings the provider's flow does not use (PKCE and the
+redirect port for machine flows, token exchange parameters for other
+flows…) are left out. Client secrets are shown as [REDACTED].`,
 		Example: `  fedtoken config view
   fedtoken config view -o json /etc/opencode/opencode.json`,
 		Args: cmd.Args(cobra.MaximumNArgs(1)),

@@ -63,10 +63,15 @@ func (d *doctor) check(ctx context.Context) {
 		d.r.fail("config", exitcode.Config, err.Error(), "")
 		return
 	}
-	subjectOK := d.checkSubject(ctx, pr)
-	if d.offline {
+	subjectOK, audOK := d.checkSubject(ctx, pr)
+	d.checkClientAuth()
+	if d.offline || !audOK {
+		why := "skipped (--offline)"
+		if !audOK {
+			why = "skipped: fix the audience first (nothing was sent to the IdP)"
+		}
 		for _, label := range []string{"discovery", "token endpoint", "exchange"} {
-			d.r.skip(label, "skipped (--offline)")
+			d.r.skip(label, why)
 		}
 		return
 	}
@@ -79,40 +84,55 @@ func (d *doctor) check(ctx context.Context) {
 func (d *doctor) federated() bool { return d.p.ClientAuth.Method == config.ClientAuthFederated }
 
 // checkSubject checks the subject token and its audience; it reports
-// whether a grant could send it.
-func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) bool {
+// whether a grant could send it, and whether the audience check passed
+// (when it fails, doctor sends nothing to the IdP).
+func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, audOK bool) {
 	p := d.p
 	if pr.Subject() == nil {
 		d.r.skip("subject", fmt.Sprintf("authFlow %s with %s client authentication presents no subject token", p.AuthFlow, authName(p)))
-		return true
+		return true, true
 	}
 	tok, desc, err := d.env.RawSubjectToken(ctx, &p, pr)
 	if err != nil {
 		d.r.fail("subject", exitcode.Subject, err.Error(), "")
-		return false
+		return false, true
 	}
 	h, c, err := jwt.Decode(tok)
 	if err != nil {
 		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != config.TokenTypeJWT &&
 			p.TokenExchange.SubjectTokenType != config.TokenTypeIDToken {
 			d.r.warn("subject", fmt.Sprintf("%s: not a JWT (%v); fine for subjectTokenType %s", desc, err, p.TokenExchange.SubjectTokenType))
-			return true
+			return true, true
 		}
 		d.r.fail("subject", exitcode.Subject, fmt.Sprintf("%s: %v", desc, err), "point the subject token source at the workload's identity JWT")
-		return false
+		return false, true
 	}
 	d.r.ok("subject", fmt.Sprintf("%s: a JWT (%s), iss %s, sub %s", desc, h.Alg, c.Issuer, c.Subject))
-	ok := d.checkExpiry(c)
-	d.checkAudience(c)
-	return ok
+	ok = d.checkExpiry(c)
+	audOK = d.checkAudience(c)
+	return ok, audOK
+}
+
+// checkClientAuth warns about the seed's secretless jwt_bearer at a
+// Keycloak issuer (…/realms/<realm>), which wants the client to
+// authenticate: with no secret and no
+// clientAuth.method, no client authentication is sent, and Keycloak
+// answers "Public client not allowed to use authorization grant".
+func (d *doctor) checkClientAuth() {
+	p := d.p
+	if p.AuthFlow != config.FlowJWTBearer || p.ClientAuth.Method != config.ClientAuthAuto || p.HasClientSecret() {
+		return
+	}
+	if !strings.Contains(p.Issuer, "/realms/") {
+		return // not Keycloak's issuer shape: other IdPs (Okta, Zitadel) may allow public clients
+	}
+	d.r.warn("client auth", "jwt_bearer with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
+		"to stay secretless there, set clientAuth: {\"method\": \"federated\"} (the same platform token then authenticates the client; see docs/idp/keycloak.md)")
 }
 
 func (d *doctor) checkExpiry(c jwt.Claims) bool {
 	now := d.env.Now()
-	kube := d.p.SubjectTokenSource.Type == config.SourceKubernetesSA
-	if _, ok := c.Raw["kubernetes.io"]; ok {
-		kube = true
-	}
+	kube := kubeletProjected(c)
 	switch {
 	case c.ExpiresAt.IsZero():
 		d.r.warn("expiry", "the JWT has no exp claim; most IdPs refuse such a token")
@@ -136,12 +156,21 @@ func (d *doctor) checkExpiry(c jwt.Claims) bool {
 	return true
 }
 
+// kubeletProjected reports whether c is a pod-bound service-account token
+// (kubernetes.io.pod): only those are rotated by the kubelet. A token from
+// `kubectl create token` or a Secret is not.
+func kubeletProjected(c jwt.Claims) bool {
+	k, _ := c.Raw["kubernetes.io"].(map[string]any)
+	_, pod := k["pod"]
+	return pod
+}
+
 // checkAudience compares aud with what the IdP expects, before any
 // request to it. jwt_bearer (RFC 7523 §3) and federated client
 // authentication need the authorization server in aud — Keycloak wants
 // exactly one value, its issuer; for token exchange the audience is the
 // IdP's own policy (Dex checks none), so a mismatch is a warning.
-func (d *doctor) checkAudience(c jwt.Claims) {
+func (d *doctor) checkAudience(c jwt.Claims) bool {
 	p := d.p
 	var expected []string
 	for _, u := range []string{p.Issuer, p.TokenEndpoint} {
@@ -166,9 +195,11 @@ func (d *doctor) checkAudience(c jwt.Claims) {
 			msg = "aud is " + aud
 		}
 		d.r.fail("audience", exitcode.Subject, fmt.Sprintf("%s; %s with this IdP needs %s", msg, usage(p), want), audienceFix(p, want))
+		return false
 	default:
 		d.r.warn("audience", fmt.Sprintf("aud is %q, not the issuer: fine for Dex (it checks no audience); other IdPs pin one — check what yours expects", aud))
 	}
+	return true
 }
 
 func usage(p config.Provider) string {

@@ -33,10 +33,17 @@ func NewCommand(env *cmd.Env) *cobra.Command {
   config          the configuration parses and the provider can be built
   subject         the subject token source is present and readable, holds a
                   JWT, and the JWT has not expired (with the kubelet's
-                  rotation time for a projected ServiceAccount token)
+                  rotation time for a pod-bound projected ServiceAccount
+                  token)
   audience        the JWT's aud is what the IdP expects (its issuer, for
                   jwt_bearer and federated client authentication) — checked
-                  before any request to the IdP
+                  before any request to the IdP; when it fails, nothing is
+                  sent to the IdP and the checks below are skipped
+  client auth     (only when it matters) jwt_bearer with no client
+                  authentication at a Keycloak issuer: Keycloak refuses
+                  public clients ("Public client not allowed to use
+                  authorization grant"); clientAuth.method federated is the
+                  secretless fix
   discovery       the issuer's discovery document is reachable over
                   verified TLS, names the same issuer and offers the grant
   token endpoint  the token endpoint answers

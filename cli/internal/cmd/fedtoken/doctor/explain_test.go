@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -58,5 +59,22 @@ func TestExplain(t *testing.T) {
 				t.Errorf("fix = %q, want it to contain %q", fix, tt.wantFix)
 			}
 		})
+	}
+}
+
+// TestKubeletProjected: only pod-bound tokens are rotated by the kubelet;
+// a TokenRequest token (kubectl create token) carries kubernetes.io but no pod.
+func TestKubeletProjected(t *testing.T) {
+	for _, tc := range []struct {
+		raw  map[string]any
+		want bool
+	}{
+		{map[string]any{"kubernetes.io": map[string]any{"namespace": "a", "pod": map[string]any{"name": "p"}}}, true},
+		{map[string]any{"kubernetes.io": map[string]any{"namespace": "a", "serviceaccount": map[string]any{"name": "s"}}}, false},
+		{map[string]any{"sub": "repo:org/x"}, false},
+	} {
+		if got := kubeletProjected(jwt.Claims{Raw: tc.raw}); got != tc.want {
+			t.Errorf("kubeletProjected(%v) = %v, want %v", tc.raw, got, tc.want)
+		}
 	}
 }

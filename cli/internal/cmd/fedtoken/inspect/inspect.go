@@ -41,8 +41,10 @@ The token is read from --file, from stdin with "-", or else from the
 subject token source of PROVIDER (the only provider when omitted) — the
 projected ServiceAccount token, a CI OIDC token, ….
 
-For a projected Kubernetes ServiceAccount token, inspect also shows when
-the kubelet will rotate it: at 80 % of its lifetime.
+For a projected Kubernetes ServiceAccount token (pod-bound: it has a
+kubernetes.io.pod claim), inspect also shows when the kubelet will rotate
+it: at 80 % of its lifetime. Tokens from kubectl create token are not
+rotated by anyone, so none is shown.
 
 Nothing is verified: the signature is not checked, so the claims are only
 what the token says about itself. The raw token and its signature are

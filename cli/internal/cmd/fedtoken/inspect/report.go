@@ -69,7 +69,9 @@ func newReport(source string, h jwt.Header, c jwt.Claims, now time.Time) *report
 	if life := c.Lifetime(); life > 0 {
 		r.Lifetime = humantime.Duration(life)
 	}
-	if _, ok := c.Raw[kubernetesClaim]; ok {
+	// Only a pod-bound token (kubernetes.io.pod) is kept fresh by the
+	// kubelet; a TokenRequest or Secret token is not rotated by anyone.
+	if k, _ := c.Raw[kubernetesClaim].(map[string]any); k["pod"] != nil {
 		if rt := c.RotationTime(); !rt.IsZero() {
 			a := newAt(rt, now)
 			r.Rotation = &a
