@@ -86,7 +86,7 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 		}
 		e.Cluster = lc
 	case "kind":
-		e.Cluster = kind.New(kind.Options{Logf: logf})
+		e.Cluster = kind.New(kind.Options{Peers: pl, Logf: logf})
 	default:
 		return nil, fmt.Errorf("harness: E2E_CLUSTER=%q: want local or kind", backend)
 	}
