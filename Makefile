@@ -93,11 +93,13 @@ endif
 e2e-peers:
 	e2e/scripts/install-peers.sh
 
-# The Docker daemon and the kind node image (built here from the pinned
-# versions unless E2E_KIND_NODE_IMAGE names one, e.g. the upstream kindest/node).
+# The Docker daemon, the kind node image (built here from the pinned versions
+# unless E2E_KIND_NODE_IMAGE names one, e.g. the upstream kindest/node) and
+# the IdP images testcontainers-go runs (E2E_{KEYCLOAK,DEX}_IMAGE override).
 e2e-kind-prepare:
 	e2e/scripts/start-dockerd.sh
 	@if [ -z "$$E2E_KIND_NODE_IMAGE" ]; then e2e/scripts/build-kind-node.sh >/dev/null; fi
+	e2e/scripts/build-idp-images.sh
 
 images: build
 	e2e/scripts/build-images.sh

@@ -35,60 +35,12 @@ NODE_DIR="$E2E_DIR/cluster/kind/node"
 # 10.244.0.0/16; the node's podCIDR is its first /24).
 POD_SUBNET=10.244.0.0/24
 NODE_PACKAGES=systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,iproute2,ca-certificates,procps,kmod,util-linux,mount,libseccomp2
-ROOTFS_REV=1
 
 log() { printf '[build-kind-node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-hash_of() {
-	local f
-	for f in "$@"; do
-		if [[ -f $f ]]; then sha256sum "$f" | cut -d' ' -f1; else echo "$f"; fi
-	done | sha256sum | cut -d' ' -f1
-}
-
-# apt_mirror prints the Debian mirror this machine's apt uses.
-apt_mirror() {
-	local m
-	m=$(grep -rhoE '(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d 2>/dev/null |
-		awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
-	echo "${m:-http://deb.debian.org/debian}"
-}
-
-# rootfs prints the path of the cached Debian rootfs tarball, building it
-# once per suite and package list.
-rootfs() {
-	local key dir
-	key=$(hash_of "$DEBIAN_SUITE" "$NODE_PACKAGES" "rev=$ROOTFS_REV")
-	dir="$CACHE/kind-rootfs-$DEBIAN_SUITE-${key:0:12}"
-	if [[ -f $dir/rootfs.tar ]]; then
-		echo "$dir/rootfs.tar"
-		return
-	fi
-	command -v debootstrap >/dev/null || {
-		log "installing debootstrap (apt-get)"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-	}
-	local mirror tmp start=$SECONDS
-	mirror=$(apt_mirror)
-	tmp="$CACHE/.tmp-kind-rootfs"
-	rm -rf "$tmp"
-	mkdir -p "$tmp/root"
-	log "debootstrap $DEBIAN_SUITE from $mirror (first time: minutes)"
-	debootstrap --variant=minbase --include="$NODE_PACKAGES" "$DEBIAN_SUITE" "$tmp/root" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
-		{ tail -n 30 "$tmp/debootstrap.log" >&2; die "debootstrap failed (log $tmp/debootstrap.log)"; }
-	chroot "$tmp/root" apt-get clean
-	rm -rf "$tmp/root/var/lib/apt/lists/"* "$tmp/root/var/cache/apt/"*.bin
-	: >"$tmp/root/etc/machine-id"
-	tar --numeric-owner --xattrs -C "$tmp/root" -cf "$tmp/rootfs.tar" .
-	rm -rf "$tmp/root"
-	mkdir -p "$dir"
-	mv "$tmp/rootfs.tar" "$dir/rootfs.tar"
-	mv "$tmp/debootstrap.log" "$dir/"
-	rm -rf "$tmp"
-	log "rootfs: done in $((SECONDS - start)) s ($dir)"
-	echo "$dir/rootfs.tar"
-}
+# shellcheck source=debian-rootfs.sh
+source "$E2E_DIR/scripts/debian-rootfs.sh"
 
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (debootstrap, chroot)"
@@ -100,10 +52,10 @@ main() {
 	exec 9>"$CACHE/.kind-node.lock"
 	flock 9
 	local tar
-	tar=$(rootfs)
+	tar=$(rootfs kind "$NODE_PACKAGES")
 	local key
 	key=$(hash_of "$tar" "$kube"/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kubectl} "$kubeadm" "$crictl" "$etcd" "$pause" \
-		"$NODE_DIR"/* "${BASH_SOURCE[0]}" "$E2E_DIR/internal/nodeimage/component.go" "$POD_SUBNET" "$PAUSE_IMAGE")
+		"$NODE_DIR"/* "${BASH_SOURCE[0]}" "$E2E_DIR/scripts/debian-rootfs.sh" "$E2E_DIR/internal/nodeimage/component.go" "$POD_SUBNET" "$PAUSE_IMAGE")
 	local ref="fedtoken.local/kind-node:$KUBERNETES_VERSION-${key:0:12}"
 	local out="$CACHE/kind-node-$KUBERNETES_VERSION"
 	mkdir -p "$out"
@@ -149,6 +101,7 @@ main() {
 		--change 'ENV container=docker' \
 		--message "fedtoken kind node $KUBERNETES_VERSION" - "$ref" >/dev/null
 	rm -rf "$tmp"
+	prune_images "$ref"
 	echo "$ref" >"$out/image"
 	log "node image $ref: built in $((SECONDS - start)) s"
 	echo "$ref"

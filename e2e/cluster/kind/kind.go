@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/fedtoken/fedtoken/e2e/cluster"
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 	"github.com/fedtoken/fedtoken/e2e/peers"
 )
@@ -62,6 +63,8 @@ type Cluster struct {
 	hostAddr string
 	subnet   string
 	node     string // the control-plane container
+	nodeIP   string // its address on Network
+	routed   bool   // PodSubnet is routed to nodeIP
 	cfg      *rest.Config
 	client   kubernetes.Interface
 	created  bool
@@ -147,7 +150,8 @@ apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   apiServerAddress: %s
   apiServerPort: %d
-`, c.hostAddr, c.apiPort)
+  podSubnet: %s
+`, c.hostAddr, c.apiPort, PodSubnet)
 	if c.localImage() {
 		// No kindnetd, kube-proxy or CoreDNS images here: the node image
 		// brings a bridge CNI config; pods reach the IdPs by address.
@@ -241,6 +245,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if c.client, err = kubernetes.NewForConfig(c.cfg); err != nil {
 		return fmt.Errorf("kind: clientset: %w", err)
 	}
+	if err := c.routePods(ctx); err != nil {
+		return err
+	}
 	if err := cluster.AllowAnonymousDiscovery(ctx, c.client); err != nil {
 		return err
 	}
@@ -253,8 +260,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 }
 
 // removeLeftovers deletes what an earlier run that was killed left: the
-// cluster's node container and every container labelled as the harness's
-// (IdPs). Runs are serialised by a lock (docs/e2e.md), so anything found
+// cluster's node container and the IdP containers (package ctr). Runs are serialised by a lock (docs/e2e.md), so anything found
 // here is from a run that is gone.
 func (c *Cluster) removeLeftovers(ctx context.Context) error {
 	names, err := c.provider.List()
@@ -269,57 +275,108 @@ func (c *Cluster) removeLeftovers(ctx context.Context) error {
 			}
 		}
 	}
-	return RemoveLabelled(ctx, c.o.Logf)
+	n, err := ctr.RemoveLeftovers(ctx)
+	if n > 0 {
+		c.o.Logf("kind: removed %d containers left by an earlier run", n)
+	}
+	return err
 }
 
-// ContainerLabel marks every container the harness starts besides the node.
-const ContainerLabel = "io.fedtoken.e2e"
+// PodSubnet is the cluster's pod network (kind's default, named so the host
+// route below and the node image's bridge CNI config agree: the node's
+// podCIDR is its first /24).
+const PodSubnet = "10.244.0.0/16"
 
-// RemoveLabelled force-removes the containers carrying ContainerLabel.
-func RemoveLabelled(ctx context.Context, logf func(string, ...any)) error {
-	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+ContainerLabel).Output()
-	if err != nil {
-		return fmt.Errorf("kind: docker ps: %w", err)
-	}
-	ids := strings.Fields(string(out))
-	if len(ids) == 0 {
-		return nil
-	}
-	logf("kind: removing %d containers left by an earlier run", len(ids))
-	if out, err := exec.CommandContext(ctx, "docker", append([]string{"rm", "-f"}, ids...)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("kind: docker rm: %w: %s", err, out)
-	}
-	return nil
-}
+// DefaultSubnet is the run's docker network unless E2E_KIND_SUBNET says
+// otherwise. A 10.x subnet, not one of Docker's 172.x pools: Keycloak's
+// sslRequired=external treats requests from 172.x as external and answers
+// "HTTPS required" (measured with Keycloak 26.7 here), while the tests and
+// the pods call it over plain http on this network.
+const DefaultSubnet = "10.214.0.0/24"
 
-// ensureNetwork creates the run's docker network (IPv4; the subnet from
-// E2E_KIND_SUBNET, else one Docker picks from its pools) unless it exists,
-// and reads its gateway.
+// ensureNetwork creates the run's docker network (IPv4, E2E_KIND_SUBNET or
+// DefaultSubnet), replacing one of the same name with another subnet, and
+// reads its gateway.
 func (c *Cluster) ensureNetwork(ctx context.Context) error {
-	if exec.CommandContext(ctx, "docker", "network", "inspect", Network).Run() != nil {
-		args := []string{"network", "create", "--driver", "bridge", "--label", ContainerLabel + "=network"}
-		if s := os.Getenv("E2E_KIND_SUBNET"); s != "" {
-			args = append(args, "--subnet", s)
+	want := os.Getenv("E2E_KIND_SUBNET")
+	if want == "" {
+		want = DefaultSubnet
+	}
+	if sub, _, err := networkSubnet(ctx); err == nil && sub != want {
+		c.o.Logf("kind: docker network %s has subnet %s, want %s: recreating it", Network, sub, want)
+		if out, err := exec.CommandContext(ctx, "docker", "network", "rm", Network).CombinedOutput(); err != nil {
+			return fmt.Errorf("kind: docker network rm %s: %w: %s", Network, err, out)
 		}
-		if out, err := exec.CommandContext(ctx, "docker", append(args, Network)...).CombinedOutput(); err != nil {
+	}
+	if _, _, err := networkSubnet(ctx); err != nil {
+		args := []string{"network", "create", "--driver", "bridge", "--label", ctr.Label + "=network", "--subnet", want, Network}
+		if out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("kind: docker network create %s: %w: %s", Network, err, out)
 		}
 	}
+	sub, gw, err := networkSubnet(ctx)
+	if err != nil {
+		return err
+	}
+	c.subnet, c.hostAddr = sub, gw
+	return nil
+}
+
+// networkSubnet returns the IPv4 subnet and gateway of the run's network.
+func networkSubnet(ctx context.Context) (subnet, gateway string, err error) {
 	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", Network, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}|{{end}}").Output()
 	if err != nil {
-		return fmt.Errorf("kind: docker network inspect %s: %w", Network, err)
+		return "", "", fmt.Errorf("kind: docker network inspect %s: %w", Network, err)
 	}
 	for _, cfg := range strings.Split(string(out), "|") {
 		f := strings.Fields(cfg)
 		if len(f) == 2 {
 			if ip := net.ParseIP(f[1]); ip != nil && ip.To4() != nil {
-				c.subnet, c.hostAddr = f[0], f[1]
+				return f[0], f[1], nil
+			}
+		}
+		// Older dockerd leave Gateway out when the subnet was given: it is
+		// the subnet's first address.
+		if len(f) == 1 {
+			if _, n, err := net.ParseCIDR(f[0]); err == nil && n.IP.To4() != nil {
+				gw := n.IP.To4()
+				gw[3]++
+				return f[0], gw.String(), nil
 			}
 		}
 	}
-	if c.hostAddr == "" {
-		return fmt.Errorf("kind: docker network %s has no IPv4 gateway (%q)", Network, strings.TrimSpace(string(out)))
+	return "", "", fmt.Errorf("kind: docker network %s has no IPv4 gateway (%q)", Network, strings.TrimSpace(string(out)))
+}
+
+// routePods routes the pod subnet from the host to the node's address on
+// the run's network, so that the tests reach a pod's port (a probe, the
+// sidecar's health port) as on the local backend's bridge. Without it such a
+// request would follow the host's default route off the machine; a route to
+// the subnet through anything but the run's network is refused.
+func (c *Cluster) routePods(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", `{{(index .NetworkSettings.Networks "`+Network+`").IPAddress}}`, c.node).Output()
+	if err != nil {
+		return fmt.Errorf("kind: node address: %w", err)
 	}
+	c.nodeIP = strings.TrimSpace(string(out))
+	if net.ParseIP(c.nodeIP) == nil {
+		return fmt.Errorf("kind: node %s has no address on %s (%q)", c.node, Network, c.nodeIP)
+	}
+	routes, err := exec.CommandContext(ctx, "ip", "-o", "route", "show", PodSubnet).Output()
+	if err != nil {
+		return fmt.Errorf("kind: ip route show %s: %w", PodSubnet, err)
+	}
+	_, netw, _ := net.ParseCIDR(c.subnet)
+	for _, line := range strings.Split(strings.TrimSpace(string(routes)), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[1] == "via" && netw != nil && !netw.Contains(net.ParseIP(f[2])) {
+			return fmt.Errorf("kind: pod subnet %s is already routed on this machine (%q)", PodSubnet, line)
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "ip", "route", "replace", PodSubnet, "via", c.nodeIP).CombinedOutput(); err != nil {
+		return fmt.Errorf("kind: ip route replace %s via %s: %w: %s", PodSubnet, c.nodeIP, err, out)
+	}
+	c.routed = true
 	return nil
 }
 
@@ -332,6 +389,9 @@ func (c *Cluster) Stop(context.Context) error {
 	if os.Getenv("E2E_KEEP_CLUSTER") != "" {
 		c.o.Logf("kind: E2E_KEEP_CLUSTER set: cluster %s kept (kubeconfig %s)", c.o.Name, filepath.Join(c.workDir, "kubeconfig"))
 		return nil
+	}
+	if c.routed {
+		_ = exec.Command("ip", "route", "del", PodSubnet, "via", c.nodeIP).Run()
 	}
 	if err := c.provider.Delete(c.o.Name, ""); err != nil {
 		return fmt.Errorf("kind: delete cluster %s: %w", c.o.Name, err)
