@@ -106,7 +106,10 @@ mockidp_image() {
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (debootstrap, chroot)"
 	docker info >/dev/null 2>&1 || die "no Docker daemon answers (e2e/scripts/start-dockerd.sh starts one)"
-	"$E2E_DIR/scripts/install-peers.sh" --no-apt dex keycloak >&2
+	local need=()
+	[[ -n ${E2E_DEX_IMAGE:-} ]] || need+=(dex)
+	[[ -n ${E2E_KEYCLOAK_IMAGE:-} ]] || need+=(keycloak)
+	if ((${#need[@]})); then "$E2E_DIR/scripts/install-peers.sh" --no-apt "${need[@]}" >&2; fi
 	mkdir -p "$OUT"
 	exec 9>"$CACHE/.idp-images.lock"
 	flock 9
