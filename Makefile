@@ -12,7 +12,7 @@
 #   make images  image tarballs of the binaries, no Docker daemon (bin/images)
 #   make release-snapshot  the whole release into dist/, no push, no signing
 #                (docs/releasing.md)
-#   make e2e     real cluster + Keycloak + Dex, as root on Linux: docs/e2e.md
+#   make e2e     real cluster + Keycloak + Dex (kind when Docker answers, else local): docs/e2e.md
 
 SHELL := /bin/bash
 space := $(subst ,, )
@@ -163,9 +163,24 @@ check-tidy: tidy
 E2E_TIMEOUT ?= 60m
 E2E_FLAGS   ?= -count=1 -v
 
-.PHONY: e2e e2e-peers images
+# Backend: kind when a Docker daemon answers, the local host-process cluster
+# otherwise; E2E_CLUSTER=kind|local overrides (kind starts dockerd itself
+# when it can, see e2e/scripts/start-dockerd.sh).
+ifeq ($(origin E2E_CLUSTER),undefined)
+E2E_CLUSTER := $(shell timeout 20 docker info >/dev/null 2>&1 && echo kind || echo local)
+endif
+
+.PHONY: e2e e2e-peers e2e-kind-prepare images
 e2e-peers:
 	e2e/scripts/install-peers.sh
+
+# The Docker daemon, the kind node image (built here from the pinned versions
+# unless E2E_KIND_NODE_IMAGE names one, e.g. the upstream kindest/node) and
+# the IdP images testcontainers-go runs (E2E_{KEYCLOAK,DEX}_IMAGE override).
+e2e-kind-prepare:
+	e2e/scripts/start-dockerd.sh
+	@if [ -z "$$E2E_KIND_NODE_IMAGE" ]; then e2e/scripts/build-kind-node.sh >/dev/null; fi
+	e2e/scripts/build-idp-images.sh
 
 images: build ca-bundle
 	e2e/scripts/build-images.sh
@@ -175,9 +190,10 @@ images: build ca-bundle
 # there, and a harness may drop more *.secrets files (one per line) in
 # $$FEDTOKEN_SECRETS_DIR.
 E2E_SCAN_DIR ?= $(CURDIR)/_artifacts/e2e-scan
-e2e: e2e-peers images
+e2e: e2e-peers images $(if $(filter kind,$(E2E_CLUSTER)),e2e-kind-prepare)
+	@echo "e2e: backend $(E2E_CLUSTER)"
 	@rm -rf $(E2E_SCAN_DIR) && mkdir -p $(E2E_SCAN_DIR)/secrets
-	cd e2e && FEDTOKEN_SECRETS_DIR=$(E2E_SCAN_DIR)/secrets E2E_ALWAYS_COLLECT=1 E2E_ARTIFACTS=$(E2E_SCAN_DIR)/artifacts \
+	cd e2e && E2E_CLUSTER=$(E2E_CLUSTER) FEDTOKEN_SECRETS_DIR=$(E2E_SCAN_DIR)/secrets E2E_ALWAYS_COLLECT=1 E2E_ARTIFACTS=$(E2E_SCAN_DIR)/artifacts \
 	  $(GO) test -tags e2e $(E2E_FLAGS) -timeout $(E2E_TIMEOUT) ./... 2>&1 | tee $(E2E_SCAN_DIR)/e2e.log; exit $${PIPESTATUS[0]}
 	@$(MAKE) --no-print-directory SCAN_DIR=$(E2E_SCAN_DIR) secretscan
 

@@ -23,6 +23,7 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/idp/dex"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
 	"github.com/fedtoken/fedtoken/e2e/idp/mockidp"
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/peers"
 	"github.com/fedtoken/fedtoken/release/ociimage"
@@ -86,7 +87,7 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 		}
 		e.Cluster = lc
 	case "kind":
-		e.Cluster = kind.New(kind.Options{Logf: logf})
+		e.Cluster = kind.New(kind.Options{Peers: pl, Logf: logf})
 	default:
 		return nil, fmt.Errorf("harness: E2E_CLUSTER=%q: want local or kind", backend)
 	}
@@ -134,6 +135,11 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		want = []string{"keycloak", "dex", "mockidp"}
 	}
 	host := e.Cluster.HostAddress()
+	place, err := e.containerPlacements()
+	if err != nil {
+		return err
+	}
+	caDir := []string{filepath.Dir(e.Cluster.CAFile())}
 	var wg sync.WaitGroup
 	var kcErr, dexErr, mockErr error
 	if slices.Contains(want, "mockidp") {
@@ -147,7 +153,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 				defer wg.Done()
 				e.MockIdP, mockErr = retryTakenPort(e, "mockidp", func() (*mockidp.Server, error) {
 					return mockidp.Start(ctx, mockidp.Options{
-						Binary: bin, Host: host, WorkDir: e.workDir,
+						Binary: bin, Host: host, WorkDir: e.workDir, Container: place["mockidp"], Mounts: caDir,
 						Params: mockidp.Params{
 							K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
 							Namespace: Namespace, ServiceAccount: ServiceAccount, AccessTokenLifetime: "60s",
@@ -165,7 +171,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		e.MockIdPMissing = "E2E_IDPS=" + os.Getenv("E2E_IDPS")
 	}
 	if slices.Contains(want, "keycloak") {
-		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 {
+		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 && place["keycloak"] == nil {
 			return fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
 		}
 		wg.Add(1)
@@ -175,6 +181,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			e.Keycloak, kcErr = retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
 				return keycloak.Start(ctx, keycloak.Options{
 					Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+					Container: place["keycloak"],
 				})
 			})
 			if kcErr == nil {
@@ -184,7 +191,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		}()
 	}
 	if slices.Contains(want, "dex") {
-		if m := peers.Missing(e.Peers.Dex()); len(m) > 0 {
+		if m := peers.Missing(e.Peers.Dex()); len(m) > 0 && place["dex"] == nil {
 			return fmt.Errorf("harness: dex: missing %s: %s", m[0], peers.InstallHint)
 		}
 		e.DexClientSecret = randomHex(16)
@@ -194,7 +201,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			e.Dex, dexErr = retryTakenPort(e, "dex", func() (*dex.Server, error) {
 				return dex.Start(ctx, dex.Options{
 					Binary: e.Peers.Dex(), Host: host, K8sIssuer: e.Cluster.Issuer(), K8sCAFile: e.Cluster.CAFile(),
-					ClientSecret: e.DexClientSecret, WorkDir: e.workDir,
+					ClientSecret: e.DexClientSecret, WorkDir: e.workDir, Container: place["dex"], Mounts: caDir,
 				})
 			})
 			if dexErr == nil {
@@ -204,6 +211,41 @@ func (e *Env) startIdPs(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(kcErr, dexErr, mockErr)
+}
+
+// dockerNetworked is a backend whose node is a container on a docker
+// network (kind): the IdPs then run as containers on that network.
+type dockerNetworked interface {
+	NetworkName() string
+}
+
+// IdPImageEnv names the variable that overrides an IdP's image (e.g. the
+// official quay.io/keycloak/keycloak or ghcr.io/dexidp/dex where they can
+// be pulled): E2E_KEYCLOAK_IMAGE, E2E_DEX_IMAGE, E2E_MOCKIDP_IMAGE.
+func IdPImageEnv(name string) string { return "E2E_" + strings.ToUpper(name) + "_IMAGE" }
+
+// containerPlacements says, per IdP, which image to run as a container
+// (testcontainers-go) on the cluster's docker network; empty for the local
+// backend, whose IdPs are host processes. The images are the variable
+// IdPImageEnv names, else the ones e2e/scripts/build-idp-images.sh built.
+func (e *Env) containerPlacements() (map[string]*ctr.Placement, error) {
+	dn, ok := e.Cluster.(dockerNetworked)
+	if !ok {
+		return map[string]*ctr.Placement{}, nil
+	}
+	out := map[string]*ctr.Placement{}
+	for _, name := range []string{"keycloak", "dex", "mockidp"} {
+		img := os.Getenv(IdPImageEnv(name))
+		if img == "" {
+			b, err := os.ReadFile(filepath.Join(e.Peers.Root, "idp-images", name))
+			if err != nil {
+				return nil, fmt.Errorf("harness: no %s image for the %s backend: run e2e/scripts/build-idp-images.sh (make e2e does) or set %s", name, e.Cluster.Backend(), IdPImageEnv(name))
+			}
+			img = strings.TrimSpace(string(b))
+		}
+		out[name] = &ctr.Placement{Image: img, Network: dn.NetworkName()}
+	}
+	return out, nil
 }
 
 // KeycloakParams are the values the realms were rendered with.

@@ -114,6 +114,12 @@ func (l Layout) PauseTarball() string {
 	return filepath.Join(l.Root, "pause-"+tag, "pause.tar")
 }
 
+// KindNodeImageFile holds the reference of the kind node image
+// e2e/scripts/build-kind-node.sh built and imported into Docker.
+func (l Layout) KindNodeImageFile() string {
+	return filepath.Join(l.Root, "kind-node-"+l.Versions.Kubernetes, "image")
+}
+
 // Missing returns the paths among want that do not exist, for an error that
 // says exactly what to install.
 func Missing(want ...string) []string {

@@ -8,6 +8,8 @@
 #   Keycloak          the Quarkus distribution from Maven Central
 #   pause image       registry.k8s.io/pause:<tag> as an OCI tarball, built from e2e/cmd/pause
 #   opencode          npm opencode-ai (brings the linux binary), scripts not run
+#   kubeadm, crictl   only for the kind node image (e2e/scripts/build-kind-node.sh
+#                     asks for them; not in the default list)
 #
 # Builds land OUTSIDE the repo, one directory per component and version:
 #   ${FEDTOKEN_E2E_CACHE:-/var/cache/fedtoken-e2e}/<component>-<version>/
@@ -18,7 +20,8 @@
 # the work tree is never written.
 #
 # Usage: e2e/scripts/install-peers.sh [--no-apt] [component...]
-#   components: apt kubernetes etcd dex keycloak pause opencode (default: all)
+#   components: apt kubernetes etcd dex keycloak pause opencode kubeadm crictl
+#   (default: all but kubeadm and crictl)
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,11 +83,12 @@ install_apt() {
 }
 
 # build_go NAME VERSION PKG... : build Go packages from the wrapper module
-# e2e/peers/NAME into $CACHE/NAME-VERSION/bin.
+# e2e/peers/NAME (or e2e/peers/$BUILD_SRC) into $CACHE/NAME-VERSION/bin.
 build_go() {
 	local name=$1 version=$2
 	shift 2
-	local src="$E2E_DIR/peers/$name" dir="$CACHE/$name-$version"
+	local srcname=${BUILD_SRC:-$name}
+	local src="$E2E_DIR/peers/$srcname" dir="$CACHE/$name-$version"
 	local stamp
 	stamp="$(stamp_of "$src/go.mod" "$*")"
 	if fresh "$dir" "$stamp"; then
@@ -98,7 +102,7 @@ build_go() {
 	cp "$src/go.mod" "$tmp/src/"
 	[[ -f $src/go.sum ]] && cp "$src/go.sum" "$tmp/src/"
 	local ldflags="-s -w"
-	if [[ $name == kubernetes ]]; then
+	if [[ $srcname == kubernetes ]]; then
 		local minor=${version#v1.}
 		minor=${minor%%.*}
 		ldflags+=" -X k8s.io/component-base/version.gitVersion=$version"
@@ -108,12 +112,13 @@ build_go() {
 		ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$version"
 	fi
 	local cgo=1
-	[[ $name == dex ]] && cgo=0
+	[[ $name == dex || $name == crictl ]] && cgo=0
+	[[ $name == crictl ]] && ldflags+=" -X sigs.k8s.io/cri-tools/pkg/version.Version=$version"
 	(cd "$tmp/src" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=$cgo \
 		"$GO" build -trimpath -ldflags "$ldflags" -o "$tmp/bin/" "$@")
 	cp "$tmp/src/go.sum" "$tmp/go.sum"
 	if [[ ! -f $src/go.sum ]] || ! cmp -s "$src/go.sum" "$tmp/go.sum"; then
-		log "$name: note: go.sum differs from e2e/peers/$name/go.sum (copy $tmp/go.sum there to pin it)"
+		log "$name: note: go.sum differs from e2e/peers/$srcname/go.sum (copy $tmp/go.sum there to pin it)"
 	fi
 	rm -rf "$tmp/src"
 	finish "$tmp" "$dir" "$stamp"
@@ -126,6 +131,16 @@ install_kubernetes() {
 		k8s.io/kubernetes/cmd/kube-scheduler \
 		k8s.io/kubernetes/cmd/kubelet \
 		k8s.io/kubernetes/cmd/kubectl
+}
+
+# kubeadm (kind node image): same wrapper module and flags as the other
+# Kubernetes binaries, its own cache directory so adding it never rebuilds them.
+install_kubeadm() {
+	BUILD_SRC=kubernetes build_go kubeadm "$KUBERNETES_VERSION" k8s.io/kubernetes/cmd/kubeadm
+}
+
+install_crictl() {
+	build_go crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
 }
 
 install_etcd() {
@@ -221,7 +236,7 @@ main() {
 		case $a in
 		--no-apt) apt=0 ;;
 		-h | --help)
-			sed -n '2,23p' "${BASH_SOURCE[0]}"
+			sed -n '2,26p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) comps+=("$a") ;;
@@ -237,8 +252,8 @@ main() {
 	for c in "${comps[@]}"; do
 		case $c in
 		apt) ((apt)) && timed apt install_apt ;;
-		kubernetes | etcd | dex | keycloak | pause | opencode) timed "$c" "install_$c" ;;
-		*) die "unknown component $c (want apt kubernetes etcd dex keycloak pause opencode)" ;;
+		kubernetes | etcd | dex | keycloak | pause | opencode | kubeadm | crictl) timed "$c" "install_$c" ;;
+		*) die "unknown component $c (want apt kubernetes etcd dex keycloak pause opencode kubeadm crictl)" ;;
 		esac
 	done
 	log "all peers ready in $CACHE ($((SECONDS - start)) s)"

@@ -51,7 +51,7 @@ var defaultLibDirs = []string{
 // BuildDynamic writes the image tarball: o.Files, every ELF interpreter
 // and library they need (transitively), a world-writable /tmp.
 func BuildDynamic(o DynamicOptions) error {
-	if err := checkUser(o.User); err != nil {
+	if _, _, err := checkUser(o.User); err != nil {
 		return err
 	}
 	ref, err := name.ParseReference(o.Ref)

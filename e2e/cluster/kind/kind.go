@@ -4,7 +4,6 @@ package kind
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -22,24 +22,32 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/fedtoken/fedtoken/e2e/cluster"
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
+	"github.com/fedtoken/fedtoken/e2e/peers"
 )
 
-// NodeImageEnv names a node image built on this host (no registry is
-// reachable here, so kind cannot pull kindest/node).
+// NodeImageEnv overrides the node image (e.g. the upstream kindest/node
+// pinned by digest on hosts that can pull it).
 const NodeImageEnv = "E2E_KIND_NODE_IMAGE"
 
-// ReasonNoNodeImage and ReasonPrivileged are why kind cannot run on the
-// project's CI machines yet (environment.md); a later issue provides both.
-const (
-	ReasonNoNodeImage = "no kind node image: kind pulls kindest/node from a container registry, which this machine cannot reach; build one locally and set " + NodeImageEnv
-	ReasonPrivileged  = "docker run --privileged fails on this VM (\"unable to apply caps\": the capability bounding set lacks CAP_SYS_RESOURCE); dockerd needs a runtime shim around runc that drops CAP_SYS_RESOURCE before kind's node containers can start"
-)
+// LocalImagePrefix names node images built by e2e/scripts/build-kind-node.sh.
+// Those carry a bridge CNI instead of kindnetd, no kube-proxy and no CoreDNS
+// image, and etcd tagged with the pinned etcd version; the cluster config
+// says so (see config).
+const LocalImagePrefix = "fedtoken.local/kind-node:"
+
+// Network is the docker network the run creates for the node and the IdP
+// containers (kind's KIND_EXPERIMENTAL_DOCKER_NETWORK). Its gateway is the
+// host's address on it: the API server's port is published there, so the
+// issuer URL is the same for the tests, the node's pods and the IdPs.
+const Network = "fedtoken-e2e"
 
 // Options configure the kind cluster.
 type Options struct {
 	Name      string // kind cluster name, default "fedtoken-e2e"
-	NodeImage string // default $E2E_KIND_NODE_IMAGE
+	NodeImage string // default $E2E_KIND_NODE_IMAGE, else the locally built one
+	Peers     peers.Layout
 	WorkDir   string // default a new temp dir
 	Logf      func(format string, args ...any)
 }
@@ -53,6 +61,10 @@ type Cluster struct {
 	issuer   string
 	caFile   string
 	hostAddr string
+	subnet   string
+	node     string // the control-plane container
+	nodeIP   string // its address on Network
+	routed   bool   // PodSubnet is routed to nodeIP
 	cfg      *rest.Config
 	client   kubernetes.Interface
 	created  bool
@@ -68,10 +80,15 @@ func New(o Options) *Cluster {
 	if o.NodeImage == "" {
 		o.NodeImage = os.Getenv(NodeImageEnv)
 	}
+	if o.NodeImage == "" && o.Peers.Root != "" {
+		if b, err := os.ReadFile(o.Peers.KindNodeImageFile()); err == nil {
+			o.NodeImage = strings.TrimSpace(string(b))
+		}
+	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Cluster{o: o}
+	return &Cluster{o: o, node: o.Name + "-control-plane"}
 }
 
 // Backend implements cluster.Cluster.
@@ -89,8 +106,16 @@ func (c *Cluster) Issuer() string { return c.issuer }
 // CAFile implements cluster.Cluster.
 func (c *Cluster) CAFile() string { return c.caFile }
 
-// HostAddress implements cluster.Cluster: the gateway of kind's docker network.
+// HostAddress implements cluster.Cluster: the gateway of the run's docker
+// network (the host's address on it).
 func (c *Cluster) HostAddress() string { return c.hostAddr }
+
+// NetworkName is the docker network the node is attached to; IdP
+// containers join it.
+func (c *Cluster) NetworkName() string { return Network }
+
+// NodeContainer is the name of the node's container.
+func (c *Cluster) NodeContainer() string { return c.node }
 
 // Preflight reports why kind cannot run here, if it cannot.
 func (c *Cluster) Preflight(ctx context.Context) error {
@@ -98,10 +123,10 @@ func (c *Cluster) Preflight(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
 		reasons = append(reasons, "no docker CLI in PATH")
 	} else if out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		reasons = append(reasons, "no Docker daemon answers (docker info: "+strings.TrimSpace(string(out))+")")
+		reasons = append(reasons, "no Docker daemon answers (docker info: "+strings.TrimSpace(string(out))+"); e2e/scripts/start-dockerd.sh starts one")
 	}
 	if c.o.NodeImage == "" {
-		reasons = append(reasons, ReasonNoNodeImage, ReasonPrivileged)
+		reasons = append(reasons, "no kind node image: build one with e2e/scripts/build-kind-node.sh (make e2e does) or set "+NodeImageEnv+" (e.g. the pinned upstream kindest/node)")
 	}
 	if len(reasons) > 0 {
 		return &cluster.UnavailableError{Backend: "kind", Reason: strings.Join(reasons, "; ")}
@@ -109,25 +134,51 @@ func (c *Cluster) Preflight(ctx context.Context) error {
 	return nil
 }
 
-// config is the kind cluster config: a fixed loopback API port so the
-// issuer URL is known before creation, and the issuer set to it.
+// localImage reports whether the node image was built here.
+func (c *Cluster) localImage() bool { return strings.HasPrefix(c.o.NodeImage, LocalImagePrefix) }
+
+// config is the kind cluster config. The API server's port is published on
+// the network's gateway at a port picked beforehand, so the issuer URL is
+// known before creation; kind puts that address in the serving
+// certificate's SANs. The issuer is an https URL every party reaches: the
+// tests and host processes (local address), the IdP containers and the
+// node's pods (through the gateway).
 func (c *Cluster) config() string {
-	return fmt.Sprintf(`kind: Cluster
+	var b strings.Builder
+	fmt.Fprintf(&b, `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
-  apiServerAddress: 127.0.0.1
+  apiServerAddress: %s
   apiServerPort: %d
-nodes:
+  podSubnet: %s
+`, c.hostAddr, c.apiPort, PodSubnet)
+	if c.localImage() {
+		// No kindnetd, kube-proxy or CoreDNS images here: the node image
+		// brings a bridge CNI config; pods reach the IdPs by address.
+		b.WriteString("  disableDefaultCNI: true\n  kubeProxyMode: none\n")
+	}
+	fmt.Fprintf(&b, `nodes:
 - role: control-plane
-  kubeadmConfigPatches:
-  - |
-    kind: ClusterConfiguration
-    apiServer:
-      extraArgs:
-        service-account-issuer: %s
-        api-audiences: %s
-        anonymous-auth: "true"
-`, c.apiPort, c.issuer, c.issuer)
+kubeadmConfigPatches:
+- |
+  kind: ClusterConfiguration
+  apiServer:
+    extraArgs:
+      service-account-issuer: %s
+      service-account-jwks-uri: %s/openid/v1/jwks
+      api-audiences: %s
+      anonymous-auth: "true"
+`, c.issuer, c.issuer, c.issuer)
+	if c.localImage() {
+		fmt.Fprintf(&b, `  etcd:
+    local:
+      imageTag: %s
+- |
+  kind: InitConfiguration
+  skipPhases: [preflight, addon/kube-proxy, addon/coredns]
+`, c.o.Peers.Versions.Etcd)
+	}
+	return b.String()
 }
 
 // Start implements cluster.Cluster.
@@ -143,16 +194,28 @@ func (c *Cluster) Start(ctx context.Context) error {
 		}
 		c.workDir = d
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	c.provider = kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	if err := c.removeLeftovers(ctx); err != nil {
+		return err
+	}
+	if err := c.ensureNetwork(ctx); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(c.hostAddr, "0"))
 	if err != nil {
-		return fmt.Errorf("kind: free port: %w", err)
+		return fmt.Errorf("kind: free port on %s: %w", c.hostAddr, err)
 	}
 	c.apiPort = l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	c.issuer = "https://127.0.0.1:" + strconv.Itoa(c.apiPort)
+	c.issuer = "https://" + net.JoinHostPort(c.hostAddr, strconv.Itoa(c.apiPort))
+	if err := os.WriteFile(filepath.Join(c.workDir, "kind-config.yaml"), []byte(c.config()), 0o644); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
 
-	c.provider = kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	c.o.Logf("kind: creating cluster %s (node image %s, network %s, issuer %s)", c.o.Name, c.o.NodeImage, Network, c.issuer)
+	os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", Network)
 	c.created = true
+	start := time.Now()
 	if err := c.provider.Create(c.o.Name,
 		kindcluster.CreateWithRawConfig([]byte(c.config())),
 		kindcluster.CreateWithNodeImage(c.o.NodeImage),
@@ -163,9 +226,13 @@ func (c *Cluster) Start(ctx context.Context) error {
 	); err != nil {
 		return fmt.Errorf("kind: create cluster %s: %w", c.o.Name, err)
 	}
+	c.o.Logf("kind: cluster created in %s", time.Since(start).Round(time.Second))
 	kc, err := c.provider.KubeConfig(c.o.Name, false)
 	if err != nil {
 		return fmt.Errorf("kind: kubeconfig: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(c.workDir, "kubeconfig"), []byte(kc), 0o600); err != nil {
+		return fmt.Errorf("kind: %w", err)
 	}
 	c.cfg, err = clientcmd.RESTConfigFromKubeConfig([]byte(kc))
 	if err != nil {
@@ -178,14 +245,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if c.client, err = kubernetes.NewForConfig(c.cfg); err != nil {
 		return fmt.Errorf("kind: clientset: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}").Output()
-	if err != nil {
-		return fmt.Errorf("kind: docker network inspect kind: %w", err)
-	}
-	for _, gw := range strings.Fields(string(out)) {
-		if ip := net.ParseIP(gw); ip != nil && ip.To4() != nil {
-			c.hostAddr = gw
-		}
+	if err := c.routePods(ctx); err != nil {
+		return err
 	}
 	if err := cluster.AllowAnonymousDiscovery(ctx, c.client); err != nil {
 		return err
@@ -198,10 +259,139 @@ func (c *Cluster) Start(ctx context.Context) error {
 	})
 }
 
-// Stop implements cluster.Cluster.
+// removeLeftovers deletes what an earlier run that was killed left: the
+// cluster's node container and the IdP containers (package ctr). Runs are serialised by a lock (docs/e2e.md), so anything found
+// here is from a run that is gone.
+func (c *Cluster) removeLeftovers(ctx context.Context) error {
+	names, err := c.provider.List()
+	if err != nil {
+		return fmt.Errorf("kind: list clusters: %w", err)
+	}
+	for _, n := range names {
+		if n == c.o.Name {
+			c.o.Logf("kind: deleting cluster %s left by an earlier run", n)
+			if err := c.provider.Delete(n, ""); err != nil {
+				return fmt.Errorf("kind: delete leftover cluster %s: %w", n, err)
+			}
+		}
+	}
+	n, err := ctr.RemoveLeftovers(ctx)
+	if n > 0 {
+		c.o.Logf("kind: removed %d containers left by an earlier run", n)
+	}
+	return err
+}
+
+// PodSubnet is the cluster's pod network (kind's default, named so the host
+// route below and the node image's bridge CNI config agree: the node's
+// podCIDR is its first /24).
+const PodSubnet = "10.244.0.0/16"
+
+// DefaultSubnet is the run's docker network unless E2E_KIND_SUBNET says
+// otherwise. A 10.x subnet, not one of Docker's 172.x pools: Keycloak's
+// sslRequired=external treats requests from 172.x as external and answers
+// "HTTPS required" (measured with Keycloak 26.7 here), while the tests and
+// the pods call it over plain http on this network.
+const DefaultSubnet = "10.214.0.0/24"
+
+// ensureNetwork creates the run's docker network (IPv4, E2E_KIND_SUBNET or
+// DefaultSubnet), replacing one of the same name with another subnet, and
+// reads its gateway.
+func (c *Cluster) ensureNetwork(ctx context.Context) error {
+	want := os.Getenv("E2E_KIND_SUBNET")
+	if want == "" {
+		want = DefaultSubnet
+	}
+	if sub, _, err := networkSubnet(ctx); err == nil && sub != want {
+		c.o.Logf("kind: docker network %s has subnet %s, want %s: recreating it", Network, sub, want)
+		if out, err := exec.CommandContext(ctx, "docker", "network", "rm", Network).CombinedOutput(); err != nil {
+			return fmt.Errorf("kind: docker network rm %s: %w: %s", Network, err, out)
+		}
+	}
+	if _, _, err := networkSubnet(ctx); err != nil {
+		args := []string{"network", "create", "--driver", "bridge", "--label", ctr.Label + "=network", "--subnet", want, Network}
+		if out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("kind: docker network create %s: %w: %s", Network, err, out)
+		}
+	}
+	sub, gw, err := networkSubnet(ctx)
+	if err != nil {
+		return err
+	}
+	c.subnet, c.hostAddr = sub, gw
+	return nil
+}
+
+// networkSubnet returns the IPv4 subnet and gateway of the run's network.
+func networkSubnet(ctx context.Context) (subnet, gateway string, err error) {
+	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", Network, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}|{{end}}").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("kind: docker network inspect %s: %w", Network, err)
+	}
+	for _, cfg := range strings.Split(string(out), "|") {
+		f := strings.Fields(cfg)
+		if len(f) == 2 {
+			if ip := net.ParseIP(f[1]); ip != nil && ip.To4() != nil {
+				return f[0], f[1], nil
+			}
+		}
+		// Older dockerd leave Gateway out when the subnet was given: it is
+		// the subnet's first address.
+		if len(f) == 1 {
+			if _, n, err := net.ParseCIDR(f[0]); err == nil && n.IP.To4() != nil {
+				gw := n.IP.To4()
+				gw[3]++
+				return f[0], gw.String(), nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("kind: docker network %s has no IPv4 gateway (%q)", Network, strings.TrimSpace(string(out)))
+}
+
+// routePods routes the pod subnet from the host to the node's address on
+// the run's network, so that the tests reach a pod's port (a probe, the
+// sidecar's health port) as on the local backend's bridge. Without it such a
+// request would follow the host's default route off the machine; a route to
+// the subnet through anything but the run's network is refused.
+func (c *Cluster) routePods(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", `{{(index .NetworkSettings.Networks "`+Network+`").IPAddress}}`, c.node).Output()
+	if err != nil {
+		return fmt.Errorf("kind: node address: %w", err)
+	}
+	c.nodeIP = strings.TrimSpace(string(out))
+	if net.ParseIP(c.nodeIP) == nil {
+		return fmt.Errorf("kind: node %s has no address on %s (%q)", c.node, Network, c.nodeIP)
+	}
+	routes, err := exec.CommandContext(ctx, "ip", "-o", "route", "show", PodSubnet).Output()
+	if err != nil {
+		return fmt.Errorf("kind: ip route show %s: %w", PodSubnet, err)
+	}
+	_, netw, _ := net.ParseCIDR(c.subnet)
+	for _, line := range strings.Split(strings.TrimSpace(string(routes)), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[1] == "via" && netw != nil && !netw.Contains(net.ParseIP(f[2])) {
+			return fmt.Errorf("kind: pod subnet %s is already routed on this machine (%q)", PodSubnet, line)
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "ip", "route", "replace", PodSubnet, "via", c.nodeIP).CombinedOutput(); err != nil {
+		return fmt.Errorf("kind: ip route replace %s via %s: %w: %s", PodSubnet, c.nodeIP, err, out)
+	}
+	c.routed = true
+	return nil
+}
+
+// Stop implements cluster.Cluster. The network stays for the next run
+// (it holds nothing once the containers are gone).
 func (c *Cluster) Stop(context.Context) error {
 	if !c.created {
 		return nil
+	}
+	if os.Getenv("E2E_KEEP_CLUSTER") != "" {
+		c.o.Logf("kind: E2E_KEEP_CLUSTER set: cluster %s kept (kubeconfig %s)", c.o.Name, filepath.Join(c.workDir, "kubeconfig"))
+		return nil
+	}
+	if c.routed {
+		_ = exec.Command("ip", "route", "del", PodSubnet, "via", c.nodeIP).Run()
 	}
 	if err := c.provider.Delete(c.o.Name, ""); err != nil {
 		return fmt.Errorf("kind: delete cluster %s: %w", c.o.Name, err)
@@ -209,7 +399,7 @@ func (c *Cluster) Stop(context.Context) error {
 	return nil
 }
 
-// LoadImage implements cluster.Cluster (kind load image-archive).
+// LoadImage implements cluster.Cluster (kind's image-archive loader).
 func (c *Cluster) LoadImage(_ context.Context, tarball string) error {
 	nodes, err := c.provider.ListInternalNodes(c.o.Name)
 	if err != nil {
@@ -229,10 +419,48 @@ func (c *Cluster) LoadImage(_ context.Context, tarball string) error {
 	return nil
 }
 
-// PodVolumeDir implements cluster.Cluster; the node's filesystem is inside a
-// container, so suites read the token through the pod instead.
-func (c *Cluster) PodVolumeDir(*corev1.Pod, string) (string, error) {
-	return "", errors.New("kind: pod volumes live inside the node container; not readable from the host")
+// PodVolumeDir implements cluster.Cluster: the node's /var/lib/kubelet seen
+// through /proc/<pid>/root of the node container's init (needs root, as the
+// local backend does).
+func (c *Cluster) PodVolumeDir(pod *corev1.Pod, volume string) (string, error) {
+	sub, err := cluster.PodVolumeSubdir(pod, volume)
+	if err != nil {
+		return "", fmt.Errorf("kind: %w", err)
+	}
+	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", c.node).Output()
+	if err != nil {
+		return "", fmt.Errorf("kind: docker inspect %s: %w", c.node, err)
+	}
+	pid := strings.TrimSpace(string(out))
+	return filepath.Join("/proc", pid, "root", "var", "lib", "kubelet", sub), nil
+}
+
+// RestartKubelet restarts the node's kubelet unit; running pods keep
+// running and their projected tokens are written anew. It returns once the
+// node reports Ready with a heartbeat from the new kubelet.
+func (c *Cluster) RestartKubelet(ctx context.Context) error {
+	since := time.Now().Truncate(time.Second)
+	if out, err := exec.CommandContext(ctx, "docker", "exec", c.node, "systemctl", "restart", "kubelet").CombinedOutput(); err != nil {
+		return fmt.Errorf("kind: restart kubelet: %w: %s", err, out)
+	}
+	return wait.Until(ctx, "node "+c.node+" Ready after the kubelet restart", 120*time.Second, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, c.node, metav1.GetOptions{})
+		if err != nil {
+			return false, wait.NotYet("%v", err)
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				if cond.LastHeartbeatTime.Time.Before(since) {
+					return false, wait.NotYet("last heartbeat %s is from before the restart", cond.LastHeartbeatTime.Format(time.RFC3339))
+				}
+				if cond.Status == corev1.ConditionTrue {
+					return true, nil
+				}
+				return false, wait.NotYet("Ready=%s: %s", cond.Status, cond.Message)
+			}
+		}
+		return false, wait.NotYet("no Ready condition yet")
+	})
 }
 
 // CollectLogs implements cluster.Cluster (kind export logs).
@@ -240,5 +468,9 @@ func (c *Cluster) CollectLogs(_ context.Context, dir string) error {
 	if !c.created {
 		return nil
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.WriteFile(filepath.Join(dir, "kind-config.yaml"), []byte(c.config()), 0o644)
 	return c.provider.CollectLogs(c.o.Name, dir)
 }

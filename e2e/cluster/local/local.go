@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -494,31 +493,11 @@ func (c *Cluster) waitNodeReady(ctx context.Context, p *proc.Process, since time
 
 // PodVolumeDir implements cluster.Cluster.
 func (c *Cluster) PodVolumeDir(pod *corev1.Pod, volume string) (string, error) {
-	if pod.UID == "" {
-		return "", errors.New("local: pod has no UID (pass the object returned by the API)")
+	sub, err := cluster.PodVolumeSubdir(pod, volume)
+	if err != nil {
+		return "", fmt.Errorf("local: %w", err)
 	}
-	kind := ""
-	for _, v := range pod.Spec.Volumes {
-		if v.Name != volume {
-			continue
-		}
-		switch {
-		case v.Projected != nil:
-			kind = "kubernetes.io~projected"
-		case v.ConfigMap != nil:
-			kind = "kubernetes.io~configmap"
-		case v.Secret != nil:
-			kind = "kubernetes.io~secret"
-		case v.EmptyDir != nil:
-			kind = "kubernetes.io~empty-dir"
-		default:
-			return "", fmt.Errorf("local: volume %q of pod %s: unsupported volume type", volume, pod.Name)
-		}
-	}
-	if kind == "" {
-		return "", fmt.Errorf("local: pod %s has no volume %q", pod.Name, volume)
-	}
-	return filepath.Join(c.kubeletRoot, "pods", string(pod.UID), "volumes", kind, volume), nil
+	return filepath.Join(c.kubeletRoot, sub), nil
 }
 
 func (c *Cluster) authHeader() http.Header {

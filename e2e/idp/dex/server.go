@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
@@ -23,11 +25,16 @@ type Options struct {
 	K8sCAFile    string
 	ClientSecret string
 	WorkDir      string // config.yaml and dex.log go here
+	// Container, when set, runs Dex as a container on that network,
+	// published on Host (kind backend); Binary is then unused.
+	Container *ctr.Placement
+	// Mounts are host directories the container needs (the cluster CA's).
+	Mounts []string
 }
 
 // Server is a running Dex.
 type Server struct {
-	p      *proc.Process
+	p      ctr.Runner
 	issuer string
 }
 
@@ -46,11 +53,27 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	_ = l.Close()
 	issuer := "http://" + addr + "/dex"
 	cfgPath := filepath.Join(o.WorkDir, "dex-config.yaml")
-	cfg := Config(Params{Issuer: issuer, ListenAddr: addr, K8sIssuer: o.K8sIssuer, K8sCAFile: o.K8sCAFile, ClientSecret: o.ClientSecret})
+	port := l.Addr().(*net.TCPAddr).Port
+	listen := addr
+	if o.Container != nil {
+		listen = net.JoinHostPort("0.0.0.0", strconv.Itoa(port))
+	}
+	cfg := Config(Params{Issuer: issuer, ListenAddr: listen, K8sIssuer: o.K8sIssuer, K8sCAFile: o.K8sCAFile, ClientSecret: o.ClientSecret})
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("dex: %w", err)
 	}
-	p, err := proc.Start(proc.Spec{Name: "dex", Path: o.Binary, Args: []string{"serve", cfgPath}, LogPath: filepath.Join(o.WorkDir, "dex.log")})
+	logPath := filepath.Join(o.WorkDir, "dex.log")
+	var p ctr.Runner
+	if o.Container != nil {
+		p, err = ctr.Start(ctx, ctr.Spec{
+			Name: "dex", Image: o.Container.Image, Network: o.Container.Network,
+			// "dex" on PATH: /dex in the image built here, /usr/local/bin/dex in the official one.
+			Entrypoint: []string{"dex"}, Cmd: []string{"serve", cfgPath},
+			HostIP: o.Host, Port: port, Mounts: append([]string{o.WorkDir}, o.Mounts...), LogPath: logPath, User: "0:0",
+		})
+	} else {
+		p, err = proc.Start(proc.Spec{Name: "dex", Path: o.Binary, Args: []string{"serve", cfgPath}, LogPath: logPath})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dex: %w", err)
 	}

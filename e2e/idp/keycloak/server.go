@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
@@ -30,6 +31,9 @@ type Options struct {
 	// StartTimeout bounds start-dev; the first start on a new machine
 	// augments the distribution (minutes on 2 busy cores).
 	StartTimeout time.Duration
+	// Container, when set, runs Keycloak as a container on that network,
+	// published on Host (kind backend); Home is then unused.
+	Container *ctr.Placement
 }
 
 // Admin credentials of the throwaway master realm.
@@ -41,7 +45,7 @@ const (
 // Server is a running Keycloak.
 type Server struct {
 	o    Options
-	p    *proc.Process
+	p    ctr.Runner
 	base string
 	http *http.Client
 }
@@ -67,9 +71,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	base := "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	httpHost := o.Host
+	if o.Container != nil {
+		httpHost = "0.0.0.0"
+	}
 	args := []string{"start-dev",
 		"--db=dev-mem",
-		"--http-host=" + o.Host,
+		"--http-host=" + httpHost,
 		"--http-port=" + strconv.Itoa(o.Port),
 		"--http-management-port=" + strconv.Itoa(mgmt),
 		"--hostname=" + base,
@@ -86,10 +94,30 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if len(o.TrustFiles) > 0 {
 		env = append(env, "KC_TRUSTSTORE_PATHS="+strings.Join(o.TrustFiles, ","))
 	}
-	p, err := proc.Start(proc.Spec{
-		Name: "keycloak", Path: filepath.Join(o.Home, "bin", "kc.sh"), Args: args, Env: env,
-		LogPath: filepath.Join(o.LogDir, "keycloak.log"), Dir: o.Home,
-	})
+	logPath := filepath.Join(o.LogDir, "keycloak.log")
+	var p ctr.Runner
+	if o.Container != nil {
+		envMap := map[string]string{}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			envMap[k] = v
+		}
+		var mounts []string
+		for _, f := range o.TrustFiles {
+			mounts = append(mounts, filepath.Dir(f))
+		}
+		p, err = ctr.Start(ctx, ctr.Spec{
+			Name: "keycloak", Image: o.Container.Image, Network: o.Container.Network, Cmd: args, Env: envMap,
+			HostIP: o.Host, Port: o.Port, Mounts: mounts, LogPath: logPath,
+			// Root reads the cluster CA in the harness's 0700 work dir (the official image runs as 1000).
+			User: "0:0",
+		})
+	} else {
+		p, err = proc.Start(proc.Spec{
+			Name: "keycloak", Path: filepath.Join(o.Home, "bin", "kc.sh"), Args: args, Env: env,
+			LogPath: logPath, Dir: o.Home,
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("keycloak: %w", err)
 	}

@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
@@ -24,11 +26,16 @@ type Options struct {
 	Host    string // listen address; default 127.0.0.1
 	Params  Params // BaseURL and ListenAddr are filled in by Start
 	WorkDir string // mockidp-config.yaml, mockidp.log and the ready file go here
+	// Container, when set, runs mockidp as a container on that network,
+	// published on Host (kind backend); Binary is then unused.
+	Container *ctr.Placement
+	// Mounts are host directories the container needs (the cluster CA's).
+	Mounts []string
 }
 
 // Server is a running fedtoken-mockidp.
 type Server struct {
-	p       *proc.Process
+	p       ctr.Runner
 	base    string
 	issuers map[string]string
 	params  Params
@@ -50,17 +57,27 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	p := o.Params
 	p.ListenAddr = addr
 	p.BaseURL = "http://" + addr
+	if o.Container != nil {
+		p.ListenAddr = net.JoinHostPort("0.0.0.0", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
 	cfgPath := filepath.Join(o.WorkDir, "mockidp-config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(Config(p)), 0o600); err != nil {
 		return nil, fmt.Errorf("mockidp: %w", err)
 	}
 	ready := filepath.Join(o.WorkDir, "mockidp.ready")
 	_ = os.Remove(ready)
-	pr, err := proc.Start(proc.Spec{
-		Name: "mockidp", Path: o.Binary,
-		Args:    []string{"--config", cfgPath, "--ready-file", ready, "--log-format", "json", "--log-level", "debug"},
-		LogPath: filepath.Join(o.WorkDir, "mockidp.log"),
-	})
+	args := []string{"--config", cfgPath, "--ready-file", ready, "--log-format", "json", "--log-level", "debug"}
+	logPath := filepath.Join(o.WorkDir, "mockidp.log")
+	var pr ctr.Runner
+	if o.Container != nil {
+		pr, err = ctr.Start(ctx, ctr.Spec{
+			Name: "mockidp", Image: o.Container.Image, Network: o.Container.Network, Cmd: args,
+			HostIP: o.Host, Port: l.Addr().(*net.TCPAddr).Port, Mounts: append([]string{o.WorkDir}, o.Mounts...),
+			LogPath: logPath, User: "0:0",
+		})
+	} else {
+		pr, err = proc.Start(proc.Spec{Name: "mockidp", Path: o.Binary, Args: args, LogPath: logPath})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: %w", err)
 	}
@@ -132,6 +149,12 @@ type Request struct {
 
 // Requests reads the request log so far, oldest first.
 func (s *Server) Requests() ([]Request, error) {
+	// A container's output reaches the log file a moment later.
+	if c, ok := s.p.(interface{ SyncLog(context.Context) error }); ok {
+		if err := c.SyncLog(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	f, err := os.Open(s.LogPath())
 	if err != nil {
 		return nil, err
