@@ -32,8 +32,8 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/harness"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
 	"github.com/fedtoken/fedtoken/e2e/internal/gateway"
-	"github.com/fedtoken/fedtoken/release/ociimage"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
+	"github.com/fedtoken/fedtoken/release/ociimage"
 )
 
 // opencode itself in the loop: the seed's workloads (deploy/overlays) run
