@@ -22,7 +22,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -323,31 +322,7 @@ func opencodeRun(t *testing.T, c *corev1.Container) {
 // apply creates the objects (ConfigMaps are replaced: overlays share names).
 func (o *ocEnv) apply(t *testing.T, ctx context.Context, objs []runtime.Object) {
 	t.Helper()
-	for _, obj := range objs {
-		var err error
-		switch x := obj.(type) {
-		case *corev1.Namespace:
-			_, err = o.c.CoreV1().Namespaces().Create(ctx, x, metav1.CreateOptions{})
-		case *corev1.ServiceAccount:
-			_, err = o.c.CoreV1().ServiceAccounts(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *corev1.ConfigMap:
-			_, err = o.c.CoreV1().ConfigMaps(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				_, err = o.c.CoreV1().ConfigMaps(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
-			}
-		case *batchv1.Job:
-			_, err = o.c.BatchV1().Jobs(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *batchv1.CronJob:
-			_, err = o.c.BatchV1().CronJobs(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *appsv1.Deployment:
-			_, err = o.c.AppsV1().Deployments(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		default:
-			t.Fatalf("unexpected %T in the overlay", obj)
-		}
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("create %T: %v", obj, err)
-		}
-	}
+	applyOverlay(t, ctx, o.c, objs)
 }
 
 // jobPod waits for a Job to complete and returns its pod; on failure it

@@ -174,26 +174,32 @@ func (s *seedEnv) patchPod(spec *corev1.PodSpec, appArgs []string) {
 // apply creates the rendered objects; shared ones may already exist.
 func (s *seedEnv) apply(t *testing.T, ctx context.Context, objs []runtime.Object) {
 	t.Helper()
+	applyOverlay(t, ctx, s.c, objs)
+}
+
+// applyOverlay creates a rendered overlay's objects; shared ones may
+// already exist. Overlays share ConfigMap names with different contents
+// (config/single, config/multi): the overlay's own wins.
+func applyOverlay(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []runtime.Object) {
+	t.Helper()
 	for _, obj := range objs {
 		var err error
 		switch o := obj.(type) {
 		case *corev1.Namespace:
-			_, err = s.c.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
 		case *corev1.ServiceAccount:
-			_, err = s.c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *corev1.ConfigMap:
-			// Overlays share ConfigMap names with different contents
-			// (config/single, config/multi): the overlay's own wins.
-			_, err = s.c.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
-				_, err = s.c.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
+				_, err = c.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
 			}
 		case *batchv1.Job:
-			_, err = s.c.BatchV1().Jobs(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.BatchV1().Jobs(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *batchv1.CronJob:
-			_, err = s.c.BatchV1().CronJobs(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.BatchV1().CronJobs(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		case *appsv1.Deployment:
-			_, err = s.c.AppsV1().Deployments(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = c.AppsV1().Deployments(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 		default:
 			t.Fatalf("unexpected %T in the overlay", obj)
 		}

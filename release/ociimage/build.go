@@ -74,14 +74,20 @@ func Build(o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+	return writeTarball(o.Out, ref, img)
+}
+
+// writeTarball writes img as a docker-archive tarball tagged ref, atomically
+// (a reader never sees a half-written file at out).
+func writeTarball(out string, ref name.Reference, img v1.Image) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("ociimage: out: %w", err)
 	}
-	tmp := o.Out + ".tmp"
+	tmp := out + ".tmp"
 	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
-		return fmt.Errorf("ociimage: write %s: %w", o.Out, err)
+		return fmt.Errorf("ociimage: write %s: %w", out, err)
 	}
-	return os.Rename(tmp, o.Out)
+	return os.Rename(tmp, out)
 }
 
 // Image builds the image in memory.

@@ -113,14 +113,7 @@ func BuildDynamic(o DynamicOptions) error {
 	if err != nil {
 		return fmt.Errorf("ociimage: image config: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-		return fmt.Errorf("ociimage: out: %w", err)
-	}
-	tmp := o.Out + ".tmp"
-	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
-		return fmt.Errorf("ociimage: write %s: %w", o.Out, err)
-	}
-	return os.Rename(tmp, o.Out)
+	return writeTarball(o.Out, ref, img)
 }
 
 // elfDeps returns the interpreter and DT_NEEDED libraries of the ELF file
