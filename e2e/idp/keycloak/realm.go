@@ -59,12 +59,7 @@ func FederatedRealmRepresentation(p Params) map[string]any {
 		"enabled":             true,
 		"sslRequired":         "none",
 		"accessTokenLifespan": AccessTokenLifespan,
-		"identityProviders": []any{map[string]any{
-			"alias":      FederatedIdP,
-			"providerId": "kubernetes",
-			"enabled":    true,
-			"config":     map[string]any{"issuer": p.Issuer},
-		}},
+		"identityProviders":   []any{kubernetesIdP(FederatedIdP, p.Issuer)},
 		"clients": []any{map[string]any{
 			"clientId":                  FederatedClientID,
 			"enabled":                   true,
@@ -93,19 +88,7 @@ func JWTGrantRealmRepresentation(p Params) map[string]any {
 		"enabled":             true,
 		"sslRequired":         "none",
 		"accessTokenLifespan": AccessTokenLifespan,
-		"identityProviders": []any{map[string]any{
-			"alias":      JWTGrantIdP,
-			"providerId": "jwt-authorization-grant",
-			"enabled":    true,
-			"config": map[string]any{
-				"issuer":                       p.Issuer,
-				"useJwksUrl":                   "true",
-				"jwksUrl":                      p.Issuer + "/openid/v1/jwks",
-				"jwtAuthorizationGrantEnabled": "true",
-				"jwtAuthorizationGrantAssertionReuseAllowed":         "true",
-				"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "3600",
-			},
-		}},
+		"identityProviders":   []any{jwtGrantIdP(JWTGrantIdP, p.Issuer)},
 		"clients": []any{map[string]any{
 			"clientId":                  JWTGrantClientID,
 			"enabled":                   true,
@@ -162,4 +145,34 @@ func RealmIssuer(baseURL, realm string) string { return baseURL + "/realms/" + r
 // TokenEndpoint is a realm's token endpoint.
 func TokenEndpoint(baseURL, realm string) string {
 	return RealmIssuer(baseURL, realm) + "/protocol/openid-connect/token"
+}
+
+// kubernetesIdP is an identity provider that verifies the cluster's
+// service-account tokens as federated client assertions.
+func kubernetesIdP(alias, issuer string) map[string]any {
+	return map[string]any{
+		"alias":      alias,
+		"providerId": "kubernetes",
+		"enabled":    true,
+		"config":     map[string]any{"issuer": issuer},
+	}
+}
+
+// jwtGrantIdP is an identity provider that accepts the cluster's
+// service-account tokens as RFC 7523 authorization grants (keys from the
+// issuer's JWKS).
+func jwtGrantIdP(alias, issuer string) map[string]any {
+	return map[string]any{
+		"alias":      alias,
+		"providerId": "jwt-authorization-grant",
+		"enabled":    true,
+		"config": map[string]any{
+			"issuer":                       issuer,
+			"useJwksUrl":                   "true",
+			"jwksUrl":                      issuer + "/openid/v1/jwks",
+			"jwtAuthorizationGrantEnabled": "true",
+			"jwtAuthorizationGrantAssertionReuseAllowed":         "true",
+			"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "3600",
+		},
+	}
 }

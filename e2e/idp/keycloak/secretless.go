@@ -43,25 +43,8 @@ func SecretlessRealmRepresentation(p SecretlessParams) map[string]any {
 		"sslRequired":         "none",
 		"accessTokenLifespan": AccessTokenLifespan,
 		"identityProviders": []any{
-			map[string]any{
-				"alias":      SecretlessClientIdP,
-				"providerId": "kubernetes",
-				"enabled":    true,
-				"config":     map[string]any{"issuer": p.Issuer},
-			},
-			map[string]any{
-				"alias":      SecretlessGrantIdP,
-				"providerId": "jwt-authorization-grant",
-				"enabled":    true,
-				"config": map[string]any{
-					"issuer":                       p.Issuer,
-					"useJwksUrl":                   "true",
-					"jwksUrl":                      p.Issuer + "/openid/v1/jwks",
-					"jwtAuthorizationGrantEnabled": "true",
-					"jwtAuthorizationGrantAssertionReuseAllowed":         "true",
-					"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "3600",
-				},
-			},
+			kubernetesIdP(SecretlessClientIdP, p.Issuer),
+			jwtGrantIdP(SecretlessGrantIdP, p.Issuer),
 		},
 		"clients": []any{map[string]any{
 			"clientId":                  p.ClientID,
