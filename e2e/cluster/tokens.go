@@ -20,6 +20,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 )
 
 // MinTokenSeconds is the shortest lifetime TokenRequest accepts.
@@ -34,6 +36,7 @@ func RequestToken(ctx context.Context, c kubernetes.Interface, namespace, servic
 	if err != nil {
 		return "", fmt.Errorf("tokenrequest %s/%s aud=%s: %w", namespace, serviceAccount, audience, err)
 	}
+	issued.Record(tr.Status.Token)
 	return tr.Status.Token, nil
 }
 

@@ -3,6 +3,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
 	"github.com/fedtoken/fedtoken/e2e/idp/mockidp"
 	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/peers"
 	"github.com/fedtoken/fedtoken/release/ociimage"
@@ -195,6 +197,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			return fmt.Errorf("harness: dex: missing %s: %s", m[0], peers.InstallHint)
 		}
 		e.DexClientSecret = randomHex(16)
+		issued.Record(e.DexClientSecret)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -255,6 +258,7 @@ func (e *Env) KeycloakParams() keycloak.Params {
 
 func (e *Env) configureKeycloak(ctx context.Context) error {
 	e.KeycloakJWTGrantSecret = randomHex(16)
+	issued.Record(e.KeycloakJWTGrantSecret)
 	p := e.KeycloakParams()
 	for _, rep := range []map[string]any{keycloak.FederatedRealmRepresentation(p), keycloak.JWTGrantRealmRepresentation(p)} {
 		if err := e.Keycloak.CreateRealm(ctx, rep); err != nil {
@@ -380,10 +384,22 @@ func (e *Env) CollectLogs(ctx context.Context) error {
 	for _, f := range []string{"keycloak.log", "dex.log", "dex-config.yaml", "mockidp.log", "mockidp-config.yaml"} {
 		src := filepath.Join(e.workDir, f)
 		if data, err := os.ReadFile(src); err == nil {
-			errs = append(errs, os.WriteFile(filepath.Join(e.Artifacts, f), data, 0o644))
+			errs = append(errs, os.WriteFile(filepath.Join(e.Artifacts, f), e.redact(data), 0o644))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// redact replaces the client secrets the harness configured the IdPs with
+// (dex-config.yaml holds Dex's): collected artifacts must pass the secret
+// scan.
+func (e *Env) redact(data []byte) []byte {
+	for _, s := range []string{e.DexClientSecret, e.KeycloakJWTGrantSecret} {
+		if s != "" {
+			data = bytes.ReplaceAll(data, []byte(s), []byte("<redacted>"))
+		}
+	}
+	return data
 }
 
 // repoRoot is the directory holding go.work above the working directory.

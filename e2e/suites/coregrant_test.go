@@ -15,6 +15,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/e2e/idp/dex"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 )
 
 // The same exchanges as the raw-HTTP tests, through core's grant package:
@@ -52,6 +53,10 @@ func TestCoreGrantKeycloakFederatedClientCredentials(t *testing.T) {
 				},
 			}
 			tok, err := g.TokenContext(ctx)
+			if tok != nil {
+				idt, _ := tok.Extra("id_token").(string)
+				issued.Record(tok.AccessToken, tok.RefreshToken, idt)
+			}
 			checkGrant(t, tok, err, tt.wantErr)
 			if err == nil && claims(t, tok.AccessToken)["azp"] != keycloak.FederatedClientID {
 				t.Errorf("azp = %v", claims(t, tok.AccessToken)["azp"])
@@ -82,6 +87,10 @@ func TestCoreGrantKeycloakJWTBearer(t *testing.T) {
 				Assertion: subject.Static(requestToken(t, ctx, tt.audience)),
 			}
 			tok, err := g.TokenContext(ctx)
+			if tok != nil {
+				idt, _ := tok.Extra("id_token").(string)
+				issued.Record(tok.AccessToken, tok.RefreshToken, idt)
+			}
 			checkGrant(t, tok, err, tt.wantErr)
 			if err == nil && claims(t, tok.AccessToken)["preferred_username"] != keycloak.JWTGrantUser {
 				t.Errorf("preferred_username = %v", claims(t, tok.AccessToken)["preferred_username"])
@@ -113,6 +122,10 @@ func TestCoreGrantDexTokenExchange(t *testing.T) {
 				Params:           url.Values{"connector_id": {dex.ConnectorID}},
 			}
 			tok, err := g.TokenContext(ctx)
+			if tok != nil {
+				idt, _ := tok.Extra("id_token").(string)
+				issued.Record(tok.AccessToken, tok.RefreshToken, idt)
+			}
 			checkGrant(t, tok, err, nil)
 			if err == nil && claims(t, tok.AccessToken)["iss"] != e.Dex.Issuer() {
 				t.Errorf("iss = %v", claims(t, tok.AccessToken)["iss"])

@@ -18,6 +18,7 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/cluster"
 	"github.com/fedtoken/fedtoken/e2e/harness"
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 )
 
 // A pod with a projected service-account token volume, as the seed's
@@ -47,6 +48,7 @@ func TestProjectedTokenVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(raw))
+	issued.Record(tok)
 
 	// Pod-bound claims.
 	cl := claims(t, tok)

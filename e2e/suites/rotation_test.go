@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fedtoken/fedtoken/e2e/idp/keycloak"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
 
@@ -91,5 +92,6 @@ func readProjected(t *testing.T, dir string) (dataTarget, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	issued.Record(string(raw))
 	return dataTarget, strings.TrimSpace(string(raw))
 }

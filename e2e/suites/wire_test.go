@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 )
 
 // Raw OAuth wire helpers: the harness proves itself with these before any
@@ -50,6 +52,7 @@ func postToken(t *testing.T, ctx context.Context, tokenURL string, form url.Valu
 	if err := json.Unmarshal(data, &out.Body); err != nil {
 		t.Fatalf("POST %s: HTTP %d, body is not JSON: %.200s", tokenURL, resp.StatusCode, data)
 	}
+	issued.RecordTokenResponse(out.Body)
 	return out
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fedtoken/fedtoken/e2e/internal/ctr"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
 	"github.com/fedtoken/fedtoken/e2e/internal/wait"
 )
@@ -56,6 +57,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}
+	issued.Record(AdminPassword)
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 8 * time.Minute
 	}
@@ -171,13 +173,16 @@ func (s *Server) adminToken(ctx context.Context) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("keycloak: admin login: HTTP %d: %.300s", resp.StatusCode, body)
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
+	var tok map[string]any
+	if err := json.Unmarshal(body, &tok); err != nil {
 		return "", fmt.Errorf("keycloak: admin login: no access_token in response")
 	}
-	return tok.AccessToken, nil
+	issued.RecordTokenResponse(tok)
+	at, _ := tok["access_token"].(string)
+	if at == "" {
+		return "", fmt.Errorf("keycloak: admin login: no access_token in response")
+	}
+	return at, nil
 }
 
 // CreateRealm POSTs a realm representation to /admin/realms (replacing a

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/fedtoken/fedtoken/core/jwt"
+	"github.com/fedtoken/fedtoken/e2e/internal/issued"
 )
 
 // Trust is one IdP the gateway accepts tokens from.
@@ -125,6 +126,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"invalid bearer token"}}`, http.StatusUnauthorized)
 		return
 	}
+	issued.Record(tok) // a token an IdP issued: the run's logs must not hold it
 	rec.Verified, rec.IdP, rec.Issuer, rec.Subject, rec.Azp, rec.Expires = true, t.Name, c.Issuer, c.Subject, azp(tok), c.ExpiresAt
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
