@@ -4,7 +4,7 @@
 # backend's host processes, with no container registry:
 #
 #   Dex       fedtoken.local/dex:<version>-<key>       Dex's static binary
-#             (e2e/peers/dex) on an empty base, written by e2e/cmd/ocibuild
+#             (e2e/peers/dex) on an empty base, written by release/cmd/ocibuild
 #   Keycloak  fedtoken.local/keycloak:<version>-<key>  Debian $DEBIAN_SUITE
 #             with openjdk-17-jre-headless (debootstrap from the apt mirror)
 #             and the keycloak-quarkus-dist from Maven Central in
@@ -35,12 +35,12 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 dex_image() {
 	local bin="$CACHE/dex-$DEX_VERSION/bin/dex" key ref
-	key=$(hash_of "$bin" "$E2E_DIR/internal/ociimage/build.go")
+	key=$(hash_of "$bin" "$E2E_DIR/../release/ociimage/build.go")
 	ref="fedtoken.local/dex:$DEX_VERSION-${key:0:12}"
 	if ! have "$ref"; then
 		local tmp
 		tmp=$(mktemp -d)
-		(cd "$E2E_DIR" && "$GO" run ./cmd/ocibuild -binary "$bin" -ref "$ref" -user 65532:65532 -out "$tmp/dex.tar")
+		(cd "$E2E_DIR/../release" && "$GO" run ./cmd/ocibuild -binary "$bin" -ref "$ref" -user 65532:65532 -out "$tmp/dex.tar")
 		docker load -q -i "$tmp/dex.tar" >/dev/null
 		rm -rf "$tmp"
 		prune_images "$ref"

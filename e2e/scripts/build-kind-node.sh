@@ -11,7 +11,7 @@
 #                      (registry.k8s.io/<name>:$KUBERNETES_VERSION), etcd
 #                      (registry.k8s.io/etcd:$ETCD_VERSION), pause — image
 #                      tarballs written by e2e/cmd/nodeimage and
-#                      e2e/cmd/ocibuild (no Docker), in /kind/images; the node
+#                      release/cmd/ocibuild (no Docker), in /kind/images; the node
 #                      imports them into containerd at boot, before the kubelet
 #   node files         e2e/cluster/kind/node: entrypoint, containerd config,
 #                      a bridge CNI config (kind's kindnetd is not buildable
