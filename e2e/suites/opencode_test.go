@@ -441,24 +441,7 @@ func TestOpencodeSeedWorkloads(t *testing.T) {
 			}
 		}
 		o.apply(t, ctx, objs)
-		var job string
-		if err := wait.Until(ctx, "cronjob "+name+" to start a job", 2*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-			jobs, err := o.c.BatchV1().Jobs(ocNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, wait.NotYet("%v", err)
-			}
-			for _, j := range jobs.Items {
-				for _, ref := range j.OwnerReferences {
-					if ref.Kind == "CronJob" && ref.Name == name {
-						job = j.Name
-						return true, nil
-					}
-				}
-			}
-			return false, wait.NotYet("no job owned by the cronjob yet")
-		}); err != nil {
-			t.Fatal(err)
-		}
+		job := waitCronJobJob(t, ctx, o.c, ocNamespace, name)
 		if cj, err := o.c.BatchV1().CronJobs(ocNamespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
 			suspend := true
 			cj.Spec.Suspend = &suspend

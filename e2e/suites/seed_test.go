@@ -336,24 +336,7 @@ func TestSeedWorkloads(t *testing.T) {
 			}
 		}
 		s.apply(t, ctx, objs)
-		var job string
-		if err := wait.Until(ctx, "cronjob "+name+" to start a job", 2*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-			jobs, err := s.c.BatchV1().Jobs(seedNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, wait.NotYet("%v", err)
-			}
-			for _, j := range jobs.Items {
-				for _, ref := range j.OwnerReferences {
-					if ref.Kind == "CronJob" && ref.Name == name {
-						job = j.Name
-						return true, nil
-					}
-				}
-			}
-			return false, wait.NotYet("no job owned by the cronjob yet")
-		}); err != nil {
-			t.Fatal(err)
-		}
+		job := waitCronJobJob(t, ctx, s.c, seedNamespace, name)
 		// One run is enough: stop further firings.
 		suspend := true
 		if cj, err := s.c.BatchV1().CronJobs(seedNamespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
@@ -422,4 +405,29 @@ func TestSeedWorkloads(t *testing.T) {
 
 	t.Run("job-pre-1.29 with the sidecar as an ordinary container", func(t *testing.T) { s.jobPre129(t, ctx) })
 	t.Run("multi-provider at mockidp prod and staging", func(t *testing.T) { s.multiProvider(t, ctx) })
+}
+
+// waitCronJobJob waits for the CronJob name in ns to start a Job and
+// returns that Job's name.
+func waitCronJobJob(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	var job string
+	if err := wait.Until(ctx, "cronjob "+name+" to start a job", 2*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
+		jobs, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, wait.NotYet("%v", err)
+		}
+		for _, j := range jobs.Items {
+			for _, ref := range j.OwnerReferences {
+				if ref.Kind == "CronJob" && ref.Name == name {
+					job = j.Name
+					return true, nil
+				}
+			}
+		}
+		return false, wait.NotYet("no job owned by the cronjob yet")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return job
 }
