@@ -483,22 +483,8 @@ func (o *ocEnv) deployment(t *testing.T, ctx context.Context, overlay string, pr
 		}
 	}
 	o.apply(t, ctx, objs)
-	var d *appsv1.Deployment
-	if err := wait.Until(ctx, "deployment "+name+" ready", 4*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-		var err error
-		d, err = o.c.AppsV1().Deployments(ocNamespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, wait.NotYet("%v", err)
-		}
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		if d.Status.ReadyReplicas != want {
-			return false, wait.NotYet("%d/%d ready", d.Status.ReadyReplicas, want)
-		}
-		return true, nil
-	}); err != nil {
+	d, err := waitDeploymentReady(ctx, o.c, ocNamespace, name, 4*time.Minute)
+	if err != nil {
 		if pods, perr := o.c.CoreV1().Pods(ocNamespace).List(ctx, metav1.ListOptions{}); perr == nil {
 			for _, p := range pods.Items {
 				if strings.HasPrefix(p.Name, name) {

@@ -363,22 +363,8 @@ func TestSeedWorkloads(t *testing.T) {
 			}
 		}
 		s.apply(t, ctx, objs)
-		var d *appsv1.Deployment
-		if err := wait.Until(ctx, "deployment "+name+" available", 3*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-			var err error
-			d, err = s.c.AppsV1().Deployments(seedNamespace).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, wait.NotYet("%v", err)
-			}
-			want := int32(1)
-			if d.Spec.Replicas != nil {
-				want = *d.Spec.Replicas
-			}
-			if d.Status.ReadyReplicas != want {
-				return false, wait.NotYet("%d/%d ready", d.Status.ReadyReplicas, want)
-			}
-			return true, nil
-		}); err != nil {
+		d, err := waitDeploymentReady(ctx, s.c, seedNamespace, name, 3*time.Minute)
+		if err != nil {
 			t.Fatal(err)
 		}
 		pods, err := s.c.CoreV1().Pods(seedNamespace).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(d.Spec.Selector)})
@@ -430,4 +416,26 @@ func waitCronJobJob(t *testing.T, ctx context.Context, c kubernetes.Interface, n
 		t.Fatal(err)
 	}
 	return job
+}
+
+// waitDeploymentReady waits until every replica of the Deployment name in
+// ns is ready and returns the Deployment as last read.
+func waitDeploymentReady(ctx context.Context, c kubernetes.Interface, ns, name string, timeout time.Duration) (*appsv1.Deployment, error) {
+	var d *appsv1.Deployment
+	err := wait.Until(ctx, "deployment "+name+" ready", timeout, time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		d, err = c.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, wait.NotYet("%v", err)
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.ReadyReplicas != want {
+			return false, wait.NotYet("%d/%d ready", d.Status.ReadyReplicas, want)
+		}
+		return true, nil
+	})
+	return d, err
 }
