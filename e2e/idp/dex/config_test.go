@@ -1,8 +1,9 @@
 package dex
 
 import (
+	"github.com/fedtoken/fedtoken/e2e/internal/golden"
+
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,6 @@ import (
 
 	"sigs.k8s.io/yaml"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/config.golden.yaml")
 
 var docParams = Params{
 	Issuer:       "https://dex.example.com/dex",
@@ -24,18 +23,7 @@ var docParams = Params{
 func TestConfigGolden(t *testing.T) {
 	got := []byte(Config(docParams))
 	path := filepath.Join("testdata", "config.golden.yaml")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; run go test ./idp/dex -update and update docs/idp/dex.md\ngot:\n%s", path, got)
-	}
+	golden.Check(t, path, got, "run go test ./idp/dex -update and update docs/idp/dex.md")
 }
 
 // docs/idp/dex.md quotes the golden configuration verbatim.

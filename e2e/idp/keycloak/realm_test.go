@@ -1,14 +1,13 @@
 package keycloak
 
 import (
+	"github.com/fedtoken/fedtoken/e2e/internal/golden"
+
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 // docParams are the placeholder values the golden files (and the docs that
 // quote them) show.
@@ -41,18 +40,7 @@ func TestRealmGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join("testdata", tt.file)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the rendered realm; run go test ./idp/keycloak -update and update docs/idp/keycloak.md\ngot:\n%s", path, got)
-			}
+			golden.Check(t, path, got, "run go test ./idp/keycloak -update and update docs/idp/keycloak.md")
 		})
 	}
 }

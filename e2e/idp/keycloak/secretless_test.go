@@ -1,6 +1,8 @@
 package keycloak
 
 import (
+	"github.com/fedtoken/fedtoken/e2e/internal/golden"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -36,17 +38,10 @@ func TestSecretlessOpencodeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "secretless-opencode.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	golden.Check(t, path, got, "run go test ./idp/keycloak -update and update docs/idp/keycloak.md")
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; run go test ./idp/keycloak -update and update docs/idp/keycloak.md\ngot:\n%s", path, got)
+		t.Fatal(err)
 	}
 	doc2, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "idp", "keycloak.md"))
 	if err != nil {

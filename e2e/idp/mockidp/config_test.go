@@ -1,8 +1,9 @@
 package mockidp
 
 import (
+	"github.com/fedtoken/fedtoken/e2e/internal/golden"
+
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,8 +68,6 @@ func TestConfigParses(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite testdata/config.golden.yaml")
-
 // docParams render the configuration docs/e2e.md shows.
 var docParams = Params{
 	BaseURL: "http://10.213.0.1:41961", ListenAddr: "10.213.0.1:41961",
@@ -80,21 +79,7 @@ var docParams = Params{
 func TestConfigGolden(t *testing.T) {
 	got := []byte(Config(docParams))
 	path := filepath.Join("testdata", "config.golden.yaml")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; run go test ./idp/mockidp -update and update docs/e2e.md\ngot:\n%s", path, got)
-	}
+	golden.Check(t, path, got, "run go test ./idp/mockidp -update and update docs/e2e.md")
 }
 
 // docs/e2e.md quotes the golden configuration verbatim.
