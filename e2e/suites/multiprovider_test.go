@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +78,7 @@ func TestSidecarMultiProvider(t *testing.T) {
 	if a := audiences(claims(t, stagingTok)); len(a) != 1 || a[0] != stagingAud {
 		t.Fatalf("staging token aud = %v, want [%s]", a, stagingAud)
 	}
-	kcLog, err := os.ReadFile(e.Keycloak.LogPath())
+	kcLog, err := e.Keycloak.ReadLog(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,8 +210,8 @@ func sidecarRotation(t *testing.T, natural bool) {
 	// Keycloak's event log: a client_credentials login whose client
 	// assertion is the new service-account token.
 	loginLine := `client_assertion_id="` + jti2 + `"`
-	if err := wait.Until(ctx, "keycloak to log a CLIENT_LOGIN with the rotated token ("+loginLine+")", 3*keycloak.AccessTokenLifespan*time.Second, time.Second, func(context.Context) (bool, error) {
-		data, err := os.ReadFile(e.Keycloak.LogPath())
+	if err := wait.Until(ctx, "keycloak to log a CLIENT_LOGIN with the rotated token ("+loginLine+")", 3*keycloak.AccessTokenLifespan*time.Second, time.Second, func(ctx context.Context) (bool, error) {
+		data, err := e.Keycloak.ReadLog(ctx)
 		if err != nil {
 			return false, err
 		}

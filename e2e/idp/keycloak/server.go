@@ -153,6 +153,10 @@ func (s *Server) URL() string { return s.base }
 // LogPath is the server's log file.
 func (s *Server) LogPath() string { return s.p.LogPath() }
 
+// ReadLog returns the server's log so far, everything it has written
+// included (a container's copy is caught up first).
+func (s *Server) ReadLog(ctx context.Context) ([]byte, error) { return ctr.ReadLog(ctx, s.p) }
+
 // Stop stops the server.
 func (s *Server) Stop() error { return s.p.Stop(20 * time.Second) }
 

@@ -4,6 +4,7 @@ package mockidp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -150,18 +151,12 @@ type Request struct {
 // Requests reads the request log so far, oldest first.
 func (s *Server) Requests() ([]Request, error) {
 	// A container's output reaches the log file a moment later.
-	if c, ok := s.p.(interface{ SyncLog(context.Context) error }); ok {
-		if err := c.SyncLog(context.Background()); err != nil {
-			return nil, err
-		}
-	}
-	f, err := os.Open(s.LogPath())
+	data, err := ctr.ReadLog(context.Background(), s.p)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []Request
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()

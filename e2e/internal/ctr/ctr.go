@@ -10,7 +10,10 @@
 // containers use. Host directories are bind-mounted at the same path, so
 // configuration files may name host paths (the cluster CA, the ready file).
 // The container's output is copied to LogPath as it comes, as a host
-// process's would be.
+// process's would be, by a `docker logs --follow` of our own:
+// testcontainers-go's log producer reconnects every few seconds and can
+// lose lines in the gap or stop for good when a cut stream reads as EOF,
+// which made log-based checks of long runs fail.
 //
 // testcontainers-go's reaper (Ryuk) is an image that cannot be pulled on
 // machines without a registry; the harness disables it
@@ -118,7 +121,6 @@ func Start(ctx context.Context, s Spec) (*Container, error) {
 				hc.Binds = append(hc.Binds, m+":"+m)
 			}
 		},
-		LogConsumerCfg: &testcontainers.LogConsumerConfig{Consumers: []testcontainers.LogConsumer{lf}},
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if err != nil {
@@ -127,6 +129,11 @@ func Start(ctx context.Context, s Spec) (*Container, error) {
 		}
 		lf.Close()
 		return nil, fmt.Errorf("ctr: start %s (%s): %w", name, s.Image, err)
+	}
+	if err := lf.follow(c.GetContainerID()); err != nil {
+		_ = c.Terminate(context.WithoutCancel(ctx))
+		lf.Close()
+		return nil, fmt.Errorf("ctr: %s: %w", name, err)
 	}
 	return &Container{c: c, name: name, logPath: s.LogPath, log: lf}, nil
 }
@@ -165,11 +172,26 @@ func (c *Container) SyncLog(ctx context.Context) error {
 		return fmt.Errorf("%s: logs: %w", c.name, err)
 	}
 	return wait.Until(ctx, c.name+"'s log copied to "+c.logPath, 10*time.Second, 20*time.Millisecond, func(context.Context) (bool, error) {
-		if n := c.log.written(); n < total {
+		n, err := c.log.written()
+		if err != nil {
+			return false, err
+		}
+		if n < total {
 			return false, wait.NotYet("%d of %d bytes", n, total)
 		}
 		return true, nil
 	})
+}
+
+// ReadLog returns r's log so far; for a container it first waits until the
+// copy has caught up (SyncLog), so a line the IdP has written is there.
+func ReadLog(ctx context.Context, r Runner) ([]byte, error) {
+	if c, ok := r.(*Container); ok {
+		if err := c.SyncLog(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return os.ReadFile(r.LogPath())
 }
 
 // Stop stops and removes the container (and its anonymous volumes).
@@ -199,43 +221,73 @@ func RemoveLeftovers(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// logFile is a LogConsumer appending to a file.
+// logFile is the container's log on the host, written by a
+// `docker logs --follow` process until the container stops.
 type logFile struct {
-	mu sync.Mutex
-	f  *os.File
-	n  int64
-}
-
-func (l *logFile) written() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n
+	once sync.Once
+	f    *os.File
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // the follower's exit, once done is closed
 }
 
 func openLog(path string) (*logFile, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("ctr: log: %w", err)
 	}
 	return &logFile{f: f}, nil
 }
 
-func (l *logFile) Accept(log testcontainers.Log) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n += int64(len(log.Content))
-	if l.f != nil {
-		_, _ = l.f.Write(log.Content)
+// follow starts copying the container's whole output (stdout and stderr,
+// both appended to the file) from its start until it stops.
+func (l *logFile) follow(id string) error {
+	l.cmd = exec.Command("docker", "logs", "--follow", id)
+	l.cmd.Stdout, l.cmd.Stderr = l.f, l.f
+	if err := l.cmd.Start(); err != nil {
+		return fmt.Errorf("docker logs --follow: %w", err)
 	}
+	l.done = make(chan struct{})
+	go func() {
+		l.err = l.cmd.Wait()
+		close(l.done)
+	}()
+	return nil
 }
 
-func (l *logFile) Close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f != nil {
-		_ = l.f.Close()
-		l.f = nil
+// written is how many bytes of output the file holds; an error once the
+// follower has ended while the file may still be behind.
+func (l *logFile) written() (int64, error) {
+	st, err := l.f.Stat()
+	if err != nil {
+		return 0, err
 	}
+	if l.done != nil {
+		select {
+		case <-l.done:
+			if l.err != nil {
+				return st.Size(), fmt.Errorf("docker logs --follow ended: %v", l.err)
+			}
+		default:
+		}
+	}
+	return st.Size(), nil
+}
+
+// Close waits a moment for the follower to copy the last lines of a
+// stopped container, then ends it and closes the file.
+func (l *logFile) Close() {
+	l.once.Do(func() {
+		if l.done != nil {
+			select {
+			case <-l.done:
+			case <-time.After(5 * time.Second):
+				_ = l.cmd.Process.Kill()
+				<-l.done
+			}
+		}
+		_ = l.f.Close()
+	})
 }
 
 func tail(path string, n int) string {
