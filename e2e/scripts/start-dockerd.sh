@@ -72,7 +72,16 @@ cat >"$dir/daemon.json" <<JSON
 }
 JSON
 log "starting dockerd (log $LOG)"
-setsid nohup dockerd --config-file "$dir/daemon.json" >>"$LOG" 2>&1 </dev/null &
+# dockerd outlives this script: it must not inherit the caller's open
+# descriptors (a flock(1) lock held around `make e2e` would be held by
+# dockerd, and so by nobody's run, until dockerd stops).
+(
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		if ((fd > 2)); then eval "exec $fd>&-"; fi
+	done
+	exec setsid nohup dockerd --config-file "$dir/daemon.json" >>"$LOG" 2>&1 </dev/null
+) &
 for _ in $(seq 1 120); do
 	if answers; then
 		log "dockerd up ($(docker info --format '{{.ServerVersion}} runtime={{.DefaultRuntime}}'))"
