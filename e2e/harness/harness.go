@@ -61,6 +61,7 @@ type Env struct {
 	Artifacts string
 	workDir   string
 	logf      func(string, ...any)
+	lock      *runLock
 }
 
 // Setup starts the environment. A cluster.UnavailableError means this
@@ -72,26 +73,36 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
+	backend := os.Getenv("E2E_CLUSTER")
+	if backend == "" {
+		backend = "local"
+	}
+	if backend != "local" && backend != "kind" {
+		return nil, fmt.Errorf("harness: E2E_CLUSTER=%q: want local or kind", backend)
+	}
+	lock, err := lockRun(ctx, backend, logf)
+	if err != nil {
+		return nil, err
+	}
 	if pids := proc.ReapOrphans(proc.OwnerEnv); len(pids) > 0 {
 		logf("harness: killed %d processes left by an earlier run that died (pids %v)", len(pids), pids)
 	}
 	root := repoRoot()
-	e := &Env{Peers: pl, RepoRoot: root, logf: logf, Images: map[string]string{}}
+	e := &Env{Peers: pl, RepoRoot: root, logf: logf, Images: map[string]string{}, lock: lock}
 	e.Artifacts = os.Getenv("E2E_ARTIFACTS")
 	if e.Artifacts == "" {
 		e.Artifacts = filepath.Join(root, "_artifacts", "e2e")
 	}
-	switch backend := os.Getenv("E2E_CLUSTER"); backend {
-	case "", "local":
+	switch backend {
+	case "local":
 		lc, err := local.New(local.Options{Peers: pl, PodSubnet: os.Getenv("E2E_POD_SUBNET"), Logf: logf})
 		if err != nil {
+			lock.release()
 			return nil, err
 		}
 		e.Cluster = lc
 	case "kind":
 		e.Cluster = kind.New(kind.Options{Peers: pl, Logf: logf})
-	default:
-		return nil, fmt.Errorf("harness: E2E_CLUSTER=%q: want local or kind", backend)
 	}
 	if e.workDir, err = os.MkdirTemp("", "fedtoken-e2e-idp-"); err != nil {
 		return nil, err
@@ -106,6 +117,7 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 		}
 		if _, ok := cluster.IsUnavailable(err); ok {
 			_ = os.RemoveAll(e.workDir)
+			e.lock.release()
 			return
 		}
 		e.Teardown(context.WithoutCancel(ctx), true)
@@ -370,6 +382,7 @@ func (e *Env) Teardown(ctx context.Context, failed bool) {
 	if e.workDir != "" {
 		_ = os.RemoveAll(e.workDir)
 	}
+	e.lock.release()
 }
 
 // CollectLogs writes the cluster's and the IdPs' logs into e.Artifacts.

@@ -205,7 +205,7 @@ func (c *Container) Stop(timeout time.Duration) error {
 
 // RemoveLeftovers force-removes every container carrying Label: the ones a
 // run that was killed (SIGKILL, go test -timeout) could not remove. Runs are
-// serialised by a lock, so none of them belongs to a live run.
+// serialised by the harness's run lock, so none of them belongs to a live run.
 func RemoveLeftovers(ctx context.Context) (int, error) {
 	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+Label).Output()
 	if err != nil {
