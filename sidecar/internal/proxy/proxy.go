@@ -244,15 +244,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		if h.maxBody > 0 {
+		if h.maxBody > 0 && r.ContentLength < 0 {
+			// A declared length was checked above, and the server never
+			// reads past it; only a body of unknown length needs the cap.
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
-		r.Body = &clientBody{ReadCloser: r.Body}
-		release, err := h.buffer(w, r)
-		defer release()
+		reserved, err := h.buffer(w, r)
+		defer h.budget.give(reserved)
 		if err != nil {
 			h.proxyError(w, r, err)
 			return
+		}
+		if r.GetBody == nil && r.Body != http.NoBody {
+			// Streamed, not buffered: remember its read errors, so that a
+			// forward that fails because of the client is answered as such.
+			r.Body = &clientBody{ReadCloser: r.Body}
 		}
 	}
 	h.rp.ServeHTTP(w, r)
