@@ -167,8 +167,19 @@ func TestFleetNoLockstep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates 10,000 instances")
 	}
+	type config struct {
+		life, delay time.Duration
+	}
+	// Every lifetime with the Deployments' start delay; without one, the
+	// lifetime where the old clamp put everyone on the same instant.
+	configs := []config{{time.Minute, 0}}
 	for _, life := range fleetLifetimes {
-		for _, delay := range []time.Duration{0, fleetStartDelay} {
+		configs = append(configs, config{life, fleetStartDelay})
+	}
+	for _, c := range configs {
+		life, delay := c.life, c.delay
+		t.Run(fmt.Sprintf("%v/delay=%v", life, delay), func(t *testing.T) {
+			t.Parallel()
 			r := simulateFleet(10000, life, currentPlanner(1, delay))
 			t.Logf("lifetime %v, start delay %v: %+v", life, delay, r)
 			if r.SteadyPeakMean > 2 {
@@ -183,7 +194,7 @@ func TestFleetNoLockstep(t *testing.T) {
 			if delay > 0 && r.StartupPeak > 10000*int(time.Second)/int(delay)*3/2 {
 				t.Errorf("lifetime %v: %d first acquisitions in one second with a %v start delay", life, r.StartupPeak, delay)
 			}
-		}
+		})
 	}
 }
 
