@@ -21,7 +21,7 @@
 # Peers are installed on demand: nginx with apt-get (as root), kubelogin built
 # once per version into ${FEDTOKEN_E2E_CACHE:-/var/cache/fedtoken-e2e}/kubelogin-<version>/.
 #
-# Environment: BENCH_ROUNDS (default 3) interleaved rounds of the process and
+# Environment: BENCH_ROUNDS (default 5) interleaved rounds of the process and
 # proxy benchmarks, medians reported; BENCH_OUT (default _artifacts/bench) for
 # the raw outputs and bench.md.
 set -euo pipefail
@@ -31,7 +31,7 @@ GO="${GO:-go}"
 CACHE="${FEDTOKEN_E2E_CACHE:-/var/cache/fedtoken-e2e}"
 KUBELOGIN_VERSION="$(awk '$1 == "require" && $2 == "github.com/int128/kubelogin" {print $3; exit}' "$ROOT/tools/bench/kubelogin/go.mod")"
 [[ -n $KUBELOGIN_VERSION ]] || { echo "bench: no github.com/int128/kubelogin requirement in tools/bench/kubelogin/go.mod" >&2; exit 1; }
-ROUNDS="${BENCH_ROUNDS:-3}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 OUT="${BENCH_OUT:-$ROOT/_artifacts/bench}"
 BIN="$ROOT/bin"
 
@@ -180,9 +180,9 @@ f="$OUT/proxy.txt"
 (cd "$ROOT/sidecar" && "$GO" test -c -o "$OUT/server.test" ./internal/server/) >"$OUT/server-build.log" 2>&1
 : >"$f"
 for ((i = 0; i < ROUNDS; i++)); do
-	(cd "$ROOT/sidecar/internal/server" && FEDTOKEN_BENCH_NGINX="$NGINX" "$OUT/server.test" -test.run '^$' \
+	(cd "$ROOT/sidecar/internal/server" && FEDTOKEN_BENCH_NGINX="$NGINX" FEDTOKEN_BENCH_ROUND=$i "$OUT/server.test" -test.run '^$' \
 		-test.bench 'ProxyOverhead/.*/throughput' -test.benchtime 10000x) >>"$f" 2>&1
-	(cd "$ROOT/sidecar/internal/server" && FEDTOKEN_BENCH_NGINX="$NGINX" "$OUT/server.test" -test.run '^$' \
+	(cd "$ROOT/sidecar/internal/server" && FEDTOKEN_BENCH_NGINX="$NGINX" FEDTOKEN_BENCH_ROUND=$i "$OUT/server.test" -test.run '^$' \
 		-test.bench 'ProxyOverhead/.*/(rate1000|sse)' -test.benchtime 3000x) >>"$f" 2>&1
 done
 L="$(load_between "$T0" "$(date +%s)")"
