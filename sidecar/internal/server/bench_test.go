@@ -135,7 +135,10 @@ func BenchmarkProxyOverhead(b *testing.B) {
 
 	body := []byte(`{"model":"glm-5","messages":[{"role":"user","content":"` + strings.Repeat("hello ", 300) + `"}]}`)
 	for _, f := range fronts {
-		client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, DisableCompression: true}}
+		// At most 64 connections, like an SDK's pool: a load spike on the
+		// machine then queues requests in the client instead of opening a
+		// connection per request, which would feed on itself.
+		client := &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, DisableCompression: true}}
 		do := func() error {
 			resp, err := client.Post(f.url+"/chat/completions", "application/json", bytes.NewReader(body))
 			if err != nil {
