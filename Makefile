@@ -13,6 +13,8 @@
 #   make release-snapshot  the whole release into dist/, no push, no signing
 #                (docs/releasing.md)
 #   make e2e     real cluster + Keycloak + Dex (kind when Docker answers, else local): docs/e2e.md
+#   make bench   fedtoken side by side with its peers, one markdown table
+#                (docs/benchmarks.md); never part of test or CI
 
 SHELL := /bin/bash
 space := $(subst ,, )
@@ -196,6 +198,14 @@ e2e: e2e-peers images $(if $(filter kind,$(E2E_CLUSTER)),e2e-kind-prepare)
 	cd e2e && E2E_CLUSTER=$(E2E_CLUSTER) FEDTOKEN_SECRETS_DIR=$(E2E_SCAN_DIR)/secrets E2E_ALWAYS_COLLECT=1 E2E_ARTIFACTS=$(E2E_SCAN_DIR)/artifacts \
 	  $(GO) test -tags e2e $(E2E_FLAGS) -timeout $(E2E_TIMEOUT) ./... 2>&1 | tee $(E2E_SCAN_DIR)/e2e.log; exit $${PIPESTATUS[0]}
 	@$(MAKE) --no-print-directory SCAN_DIR=$(E2E_SCAN_DIR) secretscan
+
+# `make bench`: the whole side-by-side table with the load average of each
+# row (docs/benchmarks.md). Installs its peers on demand (nginx from Debian,
+# kubelogin built from the Go proxy into $(FEDTOKEN_E2E_CACHE)); a benchmark
+# never fails a run, so this is in neither `make test` nor .ci/run.
+.PHONY: bench
+bench:
+	@bash tools/bench.sh
 
 clean:
 	rm -rf bin .tools dist

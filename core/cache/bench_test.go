@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,5 +130,113 @@ func BenchmarkExpiry1000Callers(b *testing.B) {
 			run(b, ts.Token)
 		}
 		b.ReportMetric(float64(calls.Load())/float64(b.N), "upstream-calls/op")
+	})
+}
+
+// BenchmarkCallersAcrossExpiry: 1000 callers each ask for the token every
+// 10 ms for 3 s while tokens live 1 s and the IdP takes 50 ms to answer,
+// so each op crosses about three expiries. It reports the IdP requests per
+// op and the callers' latency percentiles:
+//
+//   - cache.Source: callers only; at each expiry the callers of those 50 ms
+//     wait for the one shared acquisition;
+//   - cache.Source+Run: the same with Run refreshing ahead of expiry, so no
+//     caller ever waits on the IdP;
+//   - oauth2.ReuseTokenSource: x/oauth2's cache (no proactive refresh).
+//
+// Real time, so run it with -benchtime 1x: go test -run '^$' -bench
+// CallersAcrossExpiry -benchtime 1x ./cache/
+func BenchmarkCallersAcrossExpiry(b *testing.B) {
+	const (
+		callers  = 1000
+		every    = 10 * time.Millisecond
+		duration = 3 * time.Second
+		life     = time.Second
+		idpDelay = 50 * time.Millisecond
+	)
+	var calls atomic.Int64
+	upstream := oauth.TokenSourceFunc(func(ctx context.Context) (*oauth2.Token, error) {
+		calls.Add(1)
+		t := time.NewTimer(idpDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &oauth2.Token{AccessToken: "at", TokenType: "Bearer", Expiry: time.Now().Add(life)}, nil
+	})
+	run := func(b *testing.B, get func() (*oauth2.Token, error)) []time.Duration {
+		lats := make([][]time.Duration, callers)
+		var wg sync.WaitGroup
+		end := time.Now().Add(duration)
+		for i := range callers {
+			wg.Go(func() {
+				// Callers start spread over one period, as independent
+				// requests would.
+				next := time.Now().Add(time.Duration(i) * every / callers)
+				lat := make([]time.Duration, 0, int(duration/every)+1)
+				for next.Before(end) {
+					time.Sleep(time.Until(next)) // pacing the load, not synchronisation
+					start := time.Now()
+					if tok, err := get(); err != nil || tok == nil {
+						b.Error(err)
+						return
+					}
+					lat = append(lat, time.Since(start))
+					next = next.Add(every)
+				}
+				lats[i] = lat
+			})
+		}
+		wg.Wait()
+		var all []time.Duration
+		for _, l := range lats {
+			all = append(all, l...)
+		}
+		slices.Sort(all)
+		return all
+	}
+	report := func(b *testing.B, lat []time.Duration, n int) {
+		b.ReportMetric(float64(calls.Load())/float64(n), "idp-requests/op")
+		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+	}
+	for _, v := range []struct {
+		name string
+		run  bool
+	}{{"cache.Source", false}, {"cache.Source+Run", true}} {
+		b.Run(v.name, func(b *testing.B) {
+			var lat []time.Duration
+			calls.Store(0)
+			n := 0
+			for b.Loop() {
+				s := New(upstream)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				if v.run {
+					go func() { defer close(done); _ = s.Run(ctx) }()
+				} else {
+					close(done)
+				}
+				lat = run(b, func() (*oauth2.Token, error) { return s.TokenContext(ctx) })
+				cancel()
+				<-done
+				n++
+			}
+			report(b, lat, n)
+		})
+	}
+	b.Run("oauth2.ReuseTokenSource", func(b *testing.B) {
+		var lat []time.Duration
+		calls.Store(0)
+		n := 0
+		for b.Loop() {
+			// Its expiry delta plays the skew's part.
+			ts := oauth2.ReuseTokenSourceWithExpiry(nil, upstream, life/4)
+			lat = run(b, ts.Token)
+			n++
+		}
+		report(b, lat, n)
 	})
 }

@@ -9,8 +9,9 @@
 // tokenExpirySkewMs). That read loads one atomic pointer to an immutable
 // entry and compares two times: no lock, no allocation, no I/O. Every
 // caller gets the same *oauth2.Token pointer, so callers must not modify
-// the token. A token obtained from the IdP with a lifetime shorter than twice
-// the skew uses half its lifetime as skew instead, so it is still reused.
+// the token. A token obtained from the IdP with a lifetime shorter than four
+// times the skew uses a quarter of its lifetime as skew instead, so it is
+// still reused.
 //
 // A token without an expiry (no expires_in) is never served from the cache:
 // machine flows re-acquire it on every call, as upstream does, except that
@@ -36,12 +37,24 @@
 // # Proactive refresh
 //
 // Run replaces the token before it goes stale, so that callers are served
-// from the cache and never wait on the IdP. For a token with lifetime L it
-// refreshes when max(0.25·L, skew + 30 s) remains before expiry (the share
-// is set by WithRefreshAhead), scaled by a random factor in [0.8, 1.2] so
-// that replicas started together spread out, and never before half of the
-// token's usable life has passed. For a 300 s Keycloak token that is 60–90 s
-// before expiry; for a 1 h token, 12–18 min. This borrows the AWS SDK's
+// from the cache and never wait on the IdP. For a token with lifetime L the
+// latest refresh point leaves the larger of 0.2·L (WithRefreshAhead) and
+// skew + 30 s (the margin is at most a tenth of the usable life L − skew)
+// before expiry; Run refreshes at a point drawn uniformly between 65 % and
+// 100 % of the time to that latest point. The jitter comes last, after
+// every bound, so instances that obtained their tokens together are spread
+// over a third of the refresh interval whatever the lifetime, and never in
+// lockstep. No refresh happens in the first half of the usable life, and a
+// fresh token shorter than 4 × skew uses a quarter of its lifetime as skew,
+// so with the default share a token costs 1.5–1.8 IdP requests per
+// lifetime on average. For a 300 s Keycloak token that is 156–240 s after it was
+// obtained; for a 1 h token, 31.2–48 min; for a 60 s token, 26.3–40.5 s.
+// WithStartDelay adds a random delay before the first acquisition of a
+// long-running Run (a rollout of many replicas); one-shot use never waits.
+// The fleet simulator in fleet_test.go (BenchmarkFleet, docs/benchmarks.md)
+// measures the IdP's load for 10,000 instances started together.
+//
+// This borrows the AWS SDK's
 // advisory window (refresh early without blocking callers) and mandatory
 // window (the skew, after which callers wait), and Azure's rule that a
 // failed early refresh keeps the old token: while the current token is

@@ -65,19 +65,40 @@ func (s *Source) newEntry(tok *oauth2.Token, now time.Time, fresh bool) *entry {
 		return &entry{tok: tok, refreshAt: now}
 	}
 	skew := s.skew
-	if fresh && skew > life/2 {
-		skew = life / 2
+	if fresh && skew > life/4 {
+		// A short-lived token is served for three quarters of its life, so
+		// that refreshing it ahead of staleness costs at most two IdP
+		// requests per lifetime.
+		skew = life / 4
 	}
 	stale := exp.Add(-skew)
-
-	// Run starts refreshing when a jittered share of the lifetime remains,
-	// or skew + margin before expiry if that is earlier, but never in the
-	// first half of the usable life (short tokens would refresh in a loop).
-	lead := max(time.Duration(s.ahead*float64(life)), skew+refreshMargin)
-	lead = time.Duration(float64(lead) * (0.8 + 0.4*s.jitter()))
-	refresh := exp.Add(-lead)
-	if earliest := now.Add(stale.Sub(now) / 2); refresh.Before(earliest) {
-		refresh = earliest
-	}
+	refresh := now.Add(s.refreshAfter(life, stale.Sub(now), skew))
 	return &entry{tok: tok, staleAt: stale, refreshAt: refresh}
+}
+
+// The refresh window: Run replaces a token at a point drawn uniformly from
+// [refreshSpread·latest, latest] after it was obtained (see refreshAfter).
+// The jitter is applied last, after every bound, so that tokens obtained at
+// the same moment are replaced over a window of a third of the refresh
+// interval whatever their lifetime: a fleet started together stops
+// refreshing in lockstep from its first refresh on.
+const refreshSpread = 0.65
+
+// refreshAfter returns how long after it was obtained a token with
+// lifetime life, usable for usable (until expiry − skew), is replaced:
+// uniformly in [refreshSpread·latest, latest], where latest leaves the
+// larger of the refresh-ahead share of the lifetime and skew + margin
+// before expiry (margin: refreshMargin, at most a tenth of the usable
+// life, the head start that retries get before callers would wait), but
+// is at least usable/(2·refreshSpread), so that no refresh happens in the
+// first half of the usable life (short tokens would refresh in a loop).
+func (s *Source) refreshAfter(life, usable, skew time.Duration) time.Duration {
+	if usable <= 0 {
+		return 0
+	}
+	margin := min(refreshMargin, usable/10)
+	latest := life - max(time.Duration(s.ahead*float64(life)), skew+margin)
+	latest = max(latest, time.Duration(float64(usable)/(2*refreshSpread)))
+	after := time.Duration(float64(latest) * (refreshSpread + (1-refreshSpread)*s.jitter()))
+	return max(after, usable/2) // only floating-point rounding can cross it
 }

@@ -11,9 +11,10 @@ const (
 	// DefaultSkew is how long before its expiry a token stops being served
 	// (upstream tokenExpirySkewMs, 30 s).
 	DefaultSkew = 30 * time.Second
-	// DefaultRefreshAhead is the fraction of a token's lifetime that Run
-	// leaves before expiry when it replaces the token (jittered ±20 %).
-	DefaultRefreshAhead = 0.25
+	// DefaultRefreshAhead is the least fraction of a token's lifetime that
+	// Run leaves before expiry when it replaces the token (see
+	// WithRefreshAhead).
+	DefaultRefreshAhead = 0.2
 	// DefaultAcquireTimeout bounds one shared acquisition (lock wait, store
 	// I/O and the IdP round trips with their retries).
 	DefaultAcquireTimeout = 2 * time.Minute
@@ -28,7 +29,8 @@ const (
 
 // refreshMargin is the head start, beyond the skew, that a background
 // refresh gets before callers would have to wait: enough for the token
-// client's own retries on a slow or briefly failing IdP.
+// client's own retries on a slow or briefly failing IdP. A short-lived
+// token gets at most a tenth of its usable life.
 const refreshMargin = 30 * time.Second
 
 // maxSleep caps one wait in Run. Timers run on the monotonic clock, which
@@ -41,8 +43,9 @@ type Option func(*Source)
 
 // WithSkew sets how long before its expiry a token stops being served
 // (default 30 s). A token obtained from the IdP with a lifetime shorter than
-// twice the skew uses half its lifetime instead, so very short-lived tokens
-// are still reused. Negative values are treated as 0.
+// four times the skew uses a quarter of its lifetime instead, so that
+// short-lived tokens are still reused and refreshing them costs at most two
+// IdP requests per lifetime. Negative values are treated as 0.
 func WithSkew(d time.Duration) Option {
 	return func(s *Source) { s.skew = max(d, 0) }
 }
@@ -79,10 +82,10 @@ func WithAfter(after func(time.Duration) <-chan time.Time) Option {
 	}
 }
 
-// WithJitter sets the source of randomness for the refresh point and the
-// retry backoff: a function returning a value in [0, 1), safe for
-// concurrent use (default math/rand/v2.Float64). Return a constant for
-// deterministic tests.
+// WithJitter sets the source of randomness for the refresh point, the
+// start delay and the retry backoff: a function returning a value in
+// [0, 1), safe for concurrent use (default math/rand/v2.Float64). Return a
+// constant, or draw from a seeded generator, for deterministic tests.
 func WithJitter(rand func() float64) Option {
 	return func(s *Source) {
 		if rand != nil {
@@ -91,13 +94,29 @@ func WithJitter(rand func() float64) Option {
 	}
 }
 
-// WithRefreshAhead sets the fraction of a token's lifetime that Run leaves
-// before expiry when it replaces the token (default 0.25, so a refresh
-// happens when 20–30 % of the lifetime remains). The fraction is clamped to
-// [0, 0.9]. Whatever the fraction, Run starts at least skew + 30 s (jittered)
-// before expiry, and never before half of the token's usable life has passed.
+// WithRefreshAhead sets the least fraction of a token's lifetime that Run
+// leaves before expiry when it replaces the token (default 0.2). The
+// fraction is clamped to [0, 0.9]. The latest refresh point leaves that
+// share of the lifetime, or skew + 30 s (at most a tenth of the usable life
+// beyond the skew), whichever is more, before expiry; Run refreshes at a
+// point drawn uniformly between 65 % and 100 % of the time to that latest
+// point, so a 1 h token is replaced when 20–48 % of its lifetime remains.
+// Whatever the fraction, no refresh happens before half of the token's
+// usable life (until expiry − skew) has passed.
 func WithRefreshAhead(fraction float64) Option {
 	return func(s *Source) { s.ahead = min(max(fraction, 0), 0.9) }
+}
+
+// WithStartDelay makes Run wait a random time, uniform in [0, d), before
+// it acquires the first token (default 0: at once), so that a fleet of
+// long-running instances started together — a rollout — does not reach the
+// IdP in the same second. Run skips the rest of the delay as soon as a
+// token is there (a caller acquired one: a caller that needs a token never
+// waits for the delay). Leave it 0 where the first token's latency matters
+// more than the IdP's peak load: one-shot commands, a Job's first token.
+// Negative values are treated as 0.
+func WithStartDelay(d time.Duration) Option {
+	return func(s *Source) { s.startDelay = max(d, 0) }
 }
 
 // WithBackoff sets the cool-down after a failed acquisition: capped

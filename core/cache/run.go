@@ -6,7 +6,8 @@ import (
 )
 
 // Run keeps the token fresh in the background until ctx is done, then
-// returns nil. It acquires a token at once if there is none, and replaces
+// returns nil. It acquires a token if there is none — at once, or after
+// the random start delay of WithStartDelay — and replaces
 // each token at its refresh point (see the package documentation), so that
 // callers of TokenContext are served from the cache and never wait on the
 // IdP. If a refresh fails it keeps the current token in service and retries
@@ -15,6 +16,9 @@ import (
 // reported to the observer, never returned. Run at most one Run per Source
 // at a time.
 func (s *Source) Run(ctx context.Context) error {
+	if !s.delayStart(ctx) {
+		return nil
+	}
 	for {
 		// Drop a pending wake-up: the entry is read just below, and any
 		// later change sends a new one.
@@ -73,4 +77,35 @@ func (s *Source) backoff(n int) time.Duration {
 	}
 	d = min(d, s.maxBackoff)
 	return d/2 + time.Duration(s.jitter()*float64(d/2))
+}
+
+// startWait returns how long Run waits before its first acquisition: a
+// random share of WithStartDelay's bound.
+func (s *Source) startWait() time.Duration {
+	if s.startDelay <= 0 {
+		return 0
+	}
+	return time.Duration(s.jitter() * float64(s.startDelay))
+}
+
+// delayStart waits out the start delay unless a token is already there or
+// arrives meanwhile. It returns false if ctx ended.
+func (s *Source) delayStart(ctx context.Context) bool {
+	d := s.startWait()
+	if d <= 0 || s.cur.Load() != nil {
+		return ctx.Err() == nil
+	}
+	timer := s.after(d)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer:
+			return true
+		case <-s.wake:
+			if s.cur.Load() != nil {
+				return true
+			}
+		}
+	}
 }

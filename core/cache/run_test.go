@@ -20,27 +20,36 @@ func TestEntryDeadlines(t *testing.T) {
 		wantStale   time.Duration // after now; -1: never served
 		wantRefresh time.Duration // after now; -1: no refresh
 	}{
-		// 300 s: lead = max(75 s, 60 s) = 75 s, ×0.8…1.2 → 60–90 s before expiry.
-		{"300s, jitter 0", nil, 300 * time.Second, true, 0, 270 * time.Second, 240 * time.Second},
-		{"300s, jitter 0.5", nil, 300 * time.Second, true, 0.5, 270 * time.Second, 225 * time.Second},
-		{"300s, jitter 1", nil, 300 * time.Second, true, 1, 270 * time.Second, 210 * time.Second},
-		// 1 h: lead = 900 s ×0.8…1.2 → 12–18 min before expiry.
-		{"1h, jitter 0", nil, time.Hour, true, 0, time.Hour - 30*time.Second, 48 * time.Minute},
-		{"1h, jitter 1", nil, time.Hour, true, 1, time.Hour - 30*time.Second, 42 * time.Minute},
-		// 90 s: lead = skew + margin = 60 s ×1.0 → 30 s; floor is half of 60 s usable.
-		{"90s, jitter 0.5", nil, 90 * time.Second, true, 0.5, 60 * time.Second, 30 * time.Second},
-		// 60 s: skew stays 30 s (= life/2); lead 60 s would refresh at once,
-		// so the floor (half the usable 30 s) applies.
-		{"60s, jitter 0.5", nil, 60 * time.Second, true, 0.5, 30 * time.Second, 15 * time.Second},
-		// 20 s fresh: skew clamped to 10 s.
-		{"20s fresh", nil, 20 * time.Second, true, 0.5, 10 * time.Second, 5 * time.Second},
-		// 20 s left on a stored token: full skew, so never served.
-		{"20s loaded from a store", nil, 20 * time.Second, false, 0.5, -10 * time.Second, -5 * time.Second},
-		{"refresh ahead 0.5", []Option{WithRefreshAhead(0.5)}, time.Hour, true, 0.5, time.Hour - 30*time.Second, 30 * time.Minute},
-		{"refresh ahead 0: skew + margin", []Option{WithRefreshAhead(0)}, time.Hour, true, 0.5, time.Hour - 30*time.Second, time.Hour - 60*time.Second},
+		// Run refreshes at latest·(0.65 + 0.35·jitter), where latest leaves
+		// max(20 % of L, skew + margin) before expiry (margin: 30 s, at most
+		// a tenth of the usable life).
+		// 300 s: latest = 300 − max(60, 30+27) = 240 s → 156–240 s.
+		{"300s, jitter 0", nil, 300 * time.Second, true, 0, 270 * time.Second, 156 * time.Second},
+		{"300s, jitter 0.5", nil, 300 * time.Second, true, 0.5, 270 * time.Second, 198 * time.Second},
+		{"300s, jitter 1", nil, 300 * time.Second, true, 1, 270 * time.Second, 240 * time.Second},
+		// 1 h: latest = 48 min → 31.2–48 min (12–28.8 min before expiry).
+		{"1h, jitter 0", nil, time.Hour, true, 0, time.Hour - 30*time.Second, 31*time.Minute + 12*time.Second},
+		{"1h, jitter 1", nil, time.Hour, true, 1, time.Hour - 30*time.Second, 48 * time.Minute},
+		// 90 s: skew = 90/4 = 22.5 s; latest = 90 − (22.5 + 6.75) = 60.75 s.
+		{"90s, jitter 0.5", nil, 90 * time.Second, true, 0.5, 67500 * time.Millisecond, 50118750 * time.Microsecond},
+		// 60 s: skew 15 s, served 45 s; latest = 60 − (15 + 4.5) = 40.5 s,
+		// so 26.3–40.5 s: 1.5 to 2.3 refreshes per lifetime, spread.
+		{"60s, jitter 0", nil, 60 * time.Second, true, 0, 45 * time.Second, 26325 * time.Millisecond},
+		{"60s, jitter 0.5", nil, 60 * time.Second, true, 0.5, 45 * time.Second, 33412500 * time.Microsecond},
+		{"60s, jitter 1", nil, 60 * time.Second, true, 1, 45 * time.Second, 40500 * time.Millisecond},
+		// 20 s fresh: skew 5 s; latest = 20 − (5 + 1.5) = 13.5 s.
+		{"20s fresh", nil, 20 * time.Second, true, 0.5, 15 * time.Second, 11137500 * time.Microsecond},
+		// 20 s left on a stored token: full skew, so never served; Run
+		// replaces it at once.
+		{"20s loaded from a store", nil, 20 * time.Second, false, 0.5, -10 * time.Second, 0},
+		// A large share is bounded by the floor: never in the first half of
+		// the usable life (3570 s), even at jitter 0.
+		{"refresh ahead 0.5: half the usable life", []Option{WithRefreshAhead(0.5)}, time.Hour, true, 0, time.Hour - 30*time.Second, 1785 * time.Second},
+		{"refresh ahead 0: skew + margin", []Option{WithRefreshAhead(0)}, time.Hour, true, 1, time.Hour - 30*time.Second, time.Hour - 60*time.Second},
 		{"no expiry: reused for a second", nil, 0, true, 0.5, time.Second, -1},
 		{"no expiry, loaded", nil, 0, false, 0.5, -1, -1},
-		{"no expiry, unknown-expiry 10m", []Option{WithUnknownExpiry(10 * time.Minute)}, 0, true, 0.5, 10*time.Minute - 30*time.Second, 10*time.Minute - 150*time.Second},
+		// 10 min: latest = 600 − max(120, 60) = 480 s; ×0.825.
+		{"no expiry, unknown-expiry 10m", []Option{WithUnknownExpiry(10 * time.Minute)}, 0, true, 0.5, 10*time.Minute - 30*time.Second, 396 * time.Second},
 		{"already expired", nil, -time.Second, true, 0.5, -1, 0},
 	}
 	for _, tt := range tests {
@@ -59,7 +68,8 @@ func TestEntryDeadlines(t *testing.T) {
 					}
 					return
 				}
-				if got.Sub(now) != want {
+				// The jitter is floating-point: a microsecond either way.
+				if d := got.Sub(now) - want; d < -time.Microsecond || d > time.Microsecond {
 					t.Errorf("%s = now%+v, want now%+v", what, got.Sub(now), want)
 				}
 			}
@@ -81,11 +91,11 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 	if ev := events.next(t); ev.Err != nil || ev.Background || ev.Token.AccessToken != "at-1" {
 		t.Fatalf("first acquisition (cold start) = %+v", ev)
 	}
-	// 300 s token, jitter 0.5: refresh 75 s before expiry, at 225 s.
-	if d := clock.nextSleep(t); d != 225*time.Second {
-		t.Fatalf("Run sleeps %v, want 225s", d)
+	// 300 s token, jitter 0.5: refresh at 0.825 × 240 s = 198 s.
+	if d := clock.nextSleep(t); d != 198*time.Second {
+		t.Fatalf("Run sleeps %v, want 198s", d)
 	}
-	clock.Advance(224 * time.Second)
+	clock.Advance(197 * time.Second)
 	if tok, _ := s.Token(); tok.AccessToken != "at-1" {
 		t.Fatalf("before the refresh point got %s", tok.AccessToken)
 	}
@@ -96,8 +106,8 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 	if tok, ok := s.Peek(); !ok || tok.AccessToken != "at-2" {
 		t.Fatalf("after the background refresh Peek = %v, %v", tok, ok)
 	}
-	if d := clock.nextSleep(t); d != 225*time.Second {
-		t.Fatalf("Run then sleeps %v, want 225s", d)
+	if d := clock.nextSleep(t); d != 198*time.Second {
+		t.Fatalf("Run then sleeps %v, want 198s", d)
 	}
 	if got := up.calls.Load(); got != 2 {
 		t.Fatalf("upstream calls = %d, want 2 (callers never acquired)", got)

@@ -26,6 +26,7 @@ type Source struct {
 	jitter         func() float64
 	skew           time.Duration
 	ahead          float64
+	startDelay     time.Duration
 	unknownExpiry  time.Duration
 	acquireTimeout time.Duration
 	minBackoff     time.Duration

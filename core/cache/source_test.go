@@ -72,8 +72,10 @@ func TestSkew(t *testing.T) {
 		{"skew 5s, 4s left", []Option{WithSkew(5 * time.Second)}, time.Hour, time.Hour - 4*time.Second, 2},
 		{"skew 0, 1ns left", []Option{WithSkew(0)}, time.Hour, time.Hour - 1, 1},
 		{"skew 0, expired", []Option{WithSkew(0)}, time.Hour, time.Hour, 2},
-		{"20s token uses 10s skew, 11s left", nil, 20 * time.Second, 9 * time.Second, 1},
-		{"20s token uses 10s skew, 10s left", nil, 20 * time.Second, 10 * time.Second, 2},
+		{"20s token uses 5s skew, 6s left", nil, 20 * time.Second, 14 * time.Second, 1},
+		{"20s token uses 5s skew, 5s left", nil, 20 * time.Second, 15 * time.Second, 2},
+		{"100s token uses 25s skew, 26s left", nil, 100 * time.Second, 74 * time.Second, 1},
+		{"100s token uses 25s skew, 25s left", nil, 100 * time.Second, 75 * time.Second, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

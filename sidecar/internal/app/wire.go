@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/oauth"
@@ -56,7 +57,8 @@ func wire(file *config.File, s *settings.Settings, m *metrics.Metrics, logger *s
 	observe := observer(m, logger)
 	var out []server.Provider
 	for _, p := range served {
-		prov, err := provider.New(p, provider.WithObserver(observe))
+		prov, err := provider.New(p, provider.WithObserver(observe),
+			provider.WithCacheOptions(cache.WithStartDelay(s.StartDelay.D())))
 		if err != nil {
 			return nil, err
 		}

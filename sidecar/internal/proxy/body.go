@@ -5,27 +5,26 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // buffer keeps r's body in memory for a retry when it is small enough and
-// fits the Handler's budget, reading it within the body read timeout. The
-// caller must call release once the request is done.
-func (h *Handler) buffer(w http.ResponseWriter, r *http.Request) (release func(), err error) {
-	release = func() {}
+// fits the Handler's budget, reading it within the body read timeout. It
+// returns the bytes it reserved in the budget: the caller gives them back
+// once the request is done.
+func (h *Handler) buffer(w http.ResponseWriter, r *http.Request) (reserved int64, err error) {
 	limit := h.retryBuffer
 	if limit <= 0 || r.ContentLength > limit {
-		return release, nil
+		return 0, nil
 	}
 	want := limit // unknown length: up to the limit
 	if r.ContentLength > 0 {
 		want = r.ContentLength
 	}
 	if !h.budget.take(want) {
-		return release, nil // streams without retry; memory stays bounded
+		return 0, nil // streams without retry; memory stays bounded
 	}
-	release = func() { h.budget.give(want) }
 	if h.bodyTimeout > 0 {
 		rc := http.NewResponseController(w)
 		if rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil {
@@ -36,7 +35,7 @@ func (h *Handler) buffer(w http.ResponseWriter, r *http.Request) (release func()
 			}()
 		}
 	}
-	return release, bufferBody(r, limit)
+	return want, bufferBody(r, limit)
 }
 
 // bufferBody reads up to limit bytes of r.Body into memory. When the whole
@@ -71,13 +70,26 @@ func bufferBody(r *http.Request, limit int64) error {
 	_ = r.Body.Close()
 	r.ContentLength = int64(len(buf))
 	r.TransferEncoding = nil
-	r.Body = io.NopCloser(bytes.NewReader(buf))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	r.Body = newReplayBody(buf)
+	r.GetBody = func() (io.ReadCloser, error) { return newReplayBody(buf), nil }
 	if len(buf) == 0 {
 		r.Body, r.GetBody = http.NoBody, nil
 	}
 	return nil
 }
+
+// replayBody reads a buffered body: one allocation per reader (not a
+// bytes.Reader wrapped by io.NopCloser).
+type replayBody struct{ bytes.Reader }
+
+func newReplayBody(buf []byte) *replayBody {
+	b := &replayBody{}
+	b.Reset(buf)
+	return b
+}
+
+// Close does nothing: the buffer stays readable for a replay.
+func (*replayBody) Close() error { return nil }
 
 type prefixedBody struct {
 	io.Reader
@@ -109,32 +121,30 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// budget counts the bytes reserved by in-flight retry buffers.
+// budget counts the bytes reserved by in-flight retry buffers. It is
+// lock-free: every request with a body takes and gives back, concurrently.
 type budget struct {
-	mu    sync.Mutex
 	limit int64 // <= 0: unlimited
-	used  int64
+	used  atomic.Int64
 }
 
 // take reserves n bytes if they fit.
 func (b *budget) take(n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.limit > 0 && b.used+n > b.limit {
-		return false
+	for {
+		used := b.used.Load()
+		if b.limit > 0 && used+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return true
+		}
 	}
-	b.used += n
-	return true
 }
 
 func (b *budget) give(n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.used -= n
+	if n != 0 {
+		b.used.Add(-n)
+	}
 }
 
-func (b *budget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
+func (b *budget) inUse() int64 { return b.used.Load() }

@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"net/url"
-	"strings"
-)
+import "net/url"
 
 // dotSegments returns why u's path must be refused, or "": a "." or ".."
 // segment, literal or percent-encoded (%2e), with "/", "\\" or an encoded
@@ -16,10 +13,17 @@ func dotSegments(u *url.URL) string {
 	if err != nil {
 		return "the request path has an invalid percent-encoding"
 	}
-	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if seg == "." || seg == ".." {
+	// Segments are split at '/' and '\\' (both are separators to some
+	// servers), without allocating: this runs on every request.
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' && p[i] != '\\' {
+			continue
+		}
+		if seg := p[start:i]; seg == "." || seg == ".." {
 			return `the request path has a "." or ".." segment; send the path the upstream should see`
 		}
+		start = i + 1
 	}
 	return ""
 }

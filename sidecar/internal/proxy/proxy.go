@@ -147,7 +147,7 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 	}
 	base := o.base
 	if base == nil {
-		base = newBaseTransport(o.dialTimeout, o.responseHeaderTimeout, o.tlsConfig)
+		base = NewBaseTransport(o.dialTimeout, o.responseHeaderTimeout, o.tlsConfig)
 	}
 	h := &Handler{
 		upstream:    upstream,
@@ -166,8 +166,13 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 			pr.SetURL(&target)
 			pr.Out.Header.Del("Authorization")
 		},
-		Transport:     &Transport{Source: src, Base: base, OnRetry: o.onRetry},
-		FlushInterval: -1, // flush every write: SSE and chunked streams pass through at once
+		Transport: &Transport{Source: src, Base: base, OnRetry: o.onRetry, ownsRequests: true},
+		// 0, not -1: ReverseProxy flushes event streams (text/event-stream)
+		// and bodies of unknown length after every write whatever this
+		// says, so SSE and chunked streams pass through at once; a body of
+		// known length is written without a flush per write (-1 flushed
+		// headers and body separately: a third more writes per request).
+		FlushInterval: 0,
 		ErrorHandler:  h.proxyError,
 	}
 	return h, nil
@@ -191,7 +196,10 @@ func ValidateUpstream(u *url.URL) error {
 	return nil
 }
 
-func newBaseTransport(dial, header time.Duration, tlsConfig *tls.Config) *http.Transport {
+// NewBaseTransport returns the http.Transport a Handler sends upstream
+// requests through (unless WithBaseTransport replaces it): dial is the TCP
+// and TLS set-up timeout, header the response header timeout.
+func NewBaseTransport(dial, header time.Duration, tlsConfig *tls.Config) *http.Transport {
 	return &http.Transport{
 		TLSClientConfig:       tlsConfig,
 		Proxy:                 http.ProxyFromEnvironment,
@@ -236,15 +244,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		if h.maxBody > 0 {
+		if h.maxBody > 0 && r.ContentLength < 0 {
+			// A declared length was checked above, and the server never
+			// reads past it; only a body of unknown length needs the cap.
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
-		r.Body = &clientBody{ReadCloser: r.Body}
-		release, err := h.buffer(w, r)
-		defer release()
+		reserved, err := h.buffer(w, r)
+		defer h.budget.give(reserved)
 		if err != nil {
 			h.proxyError(w, r, err)
 			return
+		}
+		if r.GetBody == nil && r.Body != http.NoBody {
+			// Streamed, not buffered: remember its read errors, so that a
+			// forward that fails because of the client is answered as such.
+			r.Body = &clientBody{ReadCloser: r.Body}
 		}
 	}
 	h.rp.ServeHTTP(w, r)

@@ -116,34 +116,56 @@ func TestProxyInjectsTokenAndForwardsToUpstreamOnly(t *testing.T) {
 	}
 }
 
+// TestProxyStreamsSSEIncrementally: every event of a stream reaches the
+// client before the upstream sends the next one — SSE, and any body of
+// unknown length (chunked NDJSON) — so nothing is buffered, whatever the
+// FlushInterval.
 func TestProxyStreamsSSEIncrementally(t *testing.T) {
-	sendSecond := make(chan struct{})
-	src := &fakeSource{}
-	proxyURL, _ := startProxy(t, "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "data: first\n\n")
-		w.(http.Flusher).Flush()
-		<-sendSecond // the client must have read the first event already
-		fmt.Fprint(w, "data: second\n\n")
-	}), src)
+	for _, ct := range []string{"text/event-stream", "text/event-stream; charset=utf-8", "application/x-ndjson"} {
+		t.Run(ct, func(t *testing.T) {
+			const events = 4
+			next := make(chan struct{})
+			src := &fakeSource{}
+			proxyURL, _ := startProxy(t, "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", ct)
+				for i := range events {
+					if i > 0 {
+						select {
+						case <-next: // the client has read event i-1
+						case <-r.Context().Done():
+							return
+						}
+					}
+					fmt.Fprintf(w, "data: event-%d\n\n", i)
+					w.(http.Flusher).Flush()
+				}
+			}), src)
 
-	resp, err := http.Get(proxyURL + "/chat/completions")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
-	if line, err := rd.ReadString('\n'); err != nil || line != "data: first\n" {
-		close(sendSecond)
-		t.Fatalf("first event: %q, %v", line, err)
-	}
-	close(sendSecond)
-	rest, err := io.ReadAll(rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(rest) != "\ndata: second\n\n" {
-		t.Errorf("rest of stream = %q", rest)
+			// The upstream holds event i+1 back until event i is read: a
+			// proxy that buffered would stall until this timeout.
+			client := &http.Client{Timeout: 30 * time.Second}
+			resp, err := client.Get(proxyURL + "/chat/completions")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			rd := bufio.NewReader(resp.Body)
+			for i := range events {
+				line, err := rd.ReadString('\n')
+				if want := fmt.Sprintf("data: event-%d\n", i); err != nil || line != want {
+					t.Fatalf("event %d: %q, %v; want %q", i, line, err, want)
+				}
+				if blank, err := rd.ReadString('\n'); err != nil || blank != "\n" {
+					t.Fatalf("after event %d: %q, %v", i, blank, err)
+				}
+				if i < events-1 {
+					next <- struct{}{}
+				}
+			}
+			if rest, err := io.ReadAll(rd); err != nil || len(rest) != 0 {
+				t.Errorf("after the last event: %q, %v", rest, err)
+			}
+		})
 	}
 }
 

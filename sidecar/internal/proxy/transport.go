@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"golang.org/x/oauth2"
 )
@@ -49,6 +50,32 @@ type Transport struct {
 	Base http.RoundTripper
 	// OnRetry, when set, is called before each retry after a 401.
 	OnRetry func()
+
+	// ownsRequests says every request comes from the Handler's reverse
+	// proxy, which made it for this round trip alone (a clone of the
+	// client's, with its own header map): send then sets the header on it
+	// instead of cloning the request again.
+	ownsRequests bool
+
+	// auth is the Authorization value of the last token sent: every
+	// request gets the same *oauth2.Token from the cache until it is
+	// replaced, so the value is built once per token, not per request.
+	auth atomic.Pointer[authValue]
+}
+
+type authValue struct {
+	tok   *oauth2.Token
+	value []string // the header's value slice, shared read-only
+}
+
+// authorization returns the Authorization header value slice for tok.
+func (t *Transport) authorization(tok *oauth2.Token) []string {
+	if a := t.auth.Load(); a != nil && a.tok == tok {
+		return a.value
+	}
+	a := &authValue{tok: tok, value: []string{tok.Type() + " " + tok.AccessToken}}
+	t.auth.Store(a)
+	return a.value
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -84,9 +111,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *oauth2.Token) (*http.Response, error) {
-	out := req.Clone(req.Context())
+	var out *http.Request
+	if t.ownsRequests {
+		c := *req // the header map is ours: set the token in it
+		out = &c
+	} else {
+		out = req.Clone(req.Context())
+	}
 	out.Body = body
-	out.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+	// The value slice is shared between requests: nothing after this
+	// point appends to a request's Authorization values.
+	out.Header["Authorization"] = t.authorization(tok)
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport

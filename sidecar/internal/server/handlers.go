@@ -107,6 +107,7 @@ const statusClientClosed = 499
 
 // instrument records status and latency of every proxied request.
 func instrument(id string, m *metrics.Metrics, logger *slog.Logger, next http.Handler) http.Handler {
+	obs := m.ForProxy(id)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -119,10 +120,12 @@ func instrument(id string, m *metrics.Metrics, logger *slog.Logger, next http.Ha
 			status = http.StatusOK
 		}
 		d := time.Since(start)
-		m.ObserveProxy(id, status, d)
-		logger.LogAttrs(r.Context(), slog.LevelDebug, "proxied",
-			slog.String("provider", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status), slog.Duration("duration", d))
+		obs.Observe(status, d)
+		if logger.Enabled(r.Context(), slog.LevelDebug) {
+			logger.LogAttrs(r.Context(), slog.LevelDebug, "proxied",
+				slog.String("provider", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Duration("duration", d))
+		}
 	})
 }
 

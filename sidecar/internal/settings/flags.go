@@ -105,6 +105,8 @@ func Flags() []Flag {
 			set: func(s *Settings, v string) error { return setDuration(&s.ShutdownTimeout, v) }},
 		{Name: "shutdown-delay", Env: "FEDTOKEN_SIDECAR_SHUTDOWN_DELAY", Field: "shutdownDelay", Usage: "keep serving this long after SIGTERM before draining (default 0)",
 			set: func(s *Settings, v string) error { return setDuration(&s.ShutdownDelay, v) }},
+		{Name: "start-delay", Env: "FEDTOKEN_SIDECAR_START_DELAY", Field: "startDelay", Usage: "wait a random time up to this before each provider's first token request, so a rollout of many pods spreads its IdP requests; readiness waits too, and a request that needs a token does not (default 0: none; leave 0 for Jobs; at most 10m)",
+			set: func(s *Settings, v string) error { return setDuration(&s.StartDelay, v) }},
 		{Name: "log-level", Env: "FEDTOKEN_LOG_LEVEL", Field: "logLevel", Usage: "debug, info, warn or error (default info)",
 			set: func(s *Settings, v string) error { s.LogLevel = v; return nil }},
 	}

@@ -58,6 +58,10 @@ type Settings struct {
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
 	// ShutdownDelay keeps serving this long after SIGTERM before draining.
 	ShutdownDelay Duration `json:"shutdownDelay"`
+	// StartDelay bounds the random wait before each provider's first
+	// token request (0: none), so a fleet started together — a rollout —
+	// spreads its first IdP requests. Leave it 0 for Jobs.
+	StartDelay Duration `json:"startDelay"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"logLevel"`
 }
@@ -95,6 +99,9 @@ const (
 	DefaultShutdownTimeout       = 25 * time.Second
 	DefaultFileMode              = "0640"
 	DefaultLogLevel              = "info"
+	// MaxStartDelay bounds startDelay: a first token later than this is a
+	// configuration mistake, not a spread.
+	MaxStartDelay = 10 * time.Minute
 )
 
 // Default returns the settings used when nothing overrides them.
@@ -162,6 +169,9 @@ func (s *Settings) Validate() error {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("sidecar.%s: must not be negative", name))
 		}
+	}
+	if s.StartDelay < 0 || s.StartDelay > Duration(MaxStartDelay) {
+		errs = append(errs, fmt.Errorf("sidecar.startDelay: must be between 0 and %s, got %s", MaxStartDelay, time.Duration(s.StartDelay)))
 	}
 	for name, n := range map[string]Size{"maxRequestBody": s.MaxRequestBody, "retryBuffer": s.RetryBuffer} {
 		if n < 0 {
