@@ -83,6 +83,11 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if file.LogLevel != "" {
+		// opencode.json's pluginConfig.oauth2ModelSync.logLevel; the
+		// environment and flags still win.
+		s.LogLevel = file.LogLevel
+	}
 	if err := overrides.Apply(s, env.Getenv); err != nil {
 		return nil, nil, err
 	}
