@@ -19,6 +19,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/subject"
 	"github.com/fedtoken/fedtoken/sidecar/internal/metrics"
 	"github.com/fedtoken/fedtoken/sidecar/internal/proxy"
+	"github.com/fedtoken/fedtoken/sidecar/internal/responsesrepair"
 	"github.com/fedtoken/fedtoken/sidecar/internal/server"
 	"github.com/fedtoken/fedtoken/sidecar/internal/settings"
 	"github.com/fedtoken/fedtoken/sidecar/internal/sink"
@@ -165,6 +166,10 @@ func proxyFor(p config.Provider, ps settings.Proxy, s *settings.Settings) (*serv
 		proxy.WithRetryBuffer(int64(s.RetryBuffer)),
 		proxy.WithResponseHeaderTimeout(s.ResponseHeaderTimeout.D()),
 		proxy.WithDialTimeout(s.DialTimeout.D()),
+	}
+	if p.ResponseAPI {
+		// responseApi: repair Responses event streams without indices.
+		opts = append(opts, proxy.WithModifyResponse(responsesrepair.ModifyResponse))
 	}
 	caFile := ps.CAFile
 	if caFile == "" {
