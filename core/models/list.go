@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
@@ -138,7 +139,7 @@ func parseList(body []byte) ([]Model, error) {
 			continue
 		}
 		id, _ := m["id"].(string)
-		if id == "" || seen[id] {
+		if id == "" || seen[id] || strings.IndexFunc(id, unicode.IsControl) >= 0 {
 			continue
 		}
 		seen[id] = true

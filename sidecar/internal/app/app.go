@@ -114,7 +114,15 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(providers,
+	var tasks []server.Option
+	if s.OpencodeConfig != nil {
+		t, err := opencodeTask(file, s, logger, providers)
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, server.WithTask(t))
+	}
+	srv, err := server.New(providers, append(tasks,
 		server.WithAdminAddr(s.AdminAddr),
 		server.WithHealthAddr(s.HealthAddr),
 		server.WithTokenEndpoint(s.TokenEndpoint),
@@ -124,7 +132,7 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 		server.WithQuitFile(s.QuitFile),
 		server.WithShutdownTimeout(s.ShutdownTimeout.D()),
 		server.WithShutdownDelay(s.ShutdownDelay.D()),
-	)
+	)...)
 	if err != nil {
 		return nil, nil, err
 	}
