@@ -2,7 +2,12 @@ package cmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -42,4 +47,62 @@ func (e *Env) ListModels(ctx context.Context, file *config.File, p *config.Provi
 		return nil, fmt.Errorf("provider %q: %w", p.ID, err)
 	}
 	return list, nil
+}
+
+// SyncModels lists the models of p's gateway like ListModels and keeps the
+// list in the token cache directory; when the listing fails it returns the
+// last good list from there (the plugin keeps its last good list across
+// runs too), with the listing's error. It returns a nil list only when
+// there never was a good one.
+func (e *Env) SyncModels(ctx context.Context, file *config.File, p *config.Provider, cacheKey string, tok *oauth2.Token) ([]models.Model, error) {
+	path := ""
+	if dir, err := e.StoreDir(file); err == nil {
+		sum := sha256.Sum256([]byte(cacheKey))
+		path = filepath.Join(dir, "models", hex.EncodeToString(sum[:12])+".json")
+	}
+	list, err := e.ListModels(ctx, file, p, tok, 0)
+	if err == nil {
+		if path != "" {
+			if werr := writeModels(path, list); werr != nil {
+				e.Logger.Warn("model list not cached", "provider", p.ID, "err", werr)
+			}
+		}
+		return list, nil
+	}
+	if path == "" {
+		return nil, err
+	}
+	b, rerr := os.ReadFile(path)
+	if rerr != nil {
+		return nil, err
+	}
+	var last []models.Model
+	if json.Unmarshal(b, &last) != nil {
+		return nil, err
+	}
+	return last, err
+}
+
+// writeModels writes the list atomically, 0600 in a 0700 directory.
+func writeModels(path string, list []models.Model) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".models-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

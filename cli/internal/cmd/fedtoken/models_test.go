@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // gatewayStub answers GET /v1/models for a bearer token issued by the
@@ -121,5 +125,78 @@ func TestLogLevelFromConfig(t *testing.T) {
 	r = h.runArgs("--config", quiet, "--cache-dir", h.cacheDir, "-vv", "models")
 	if r.code != 0 || !strings.Contains(r.stderr, "level=DEBUG") {
 		t.Errorf("-vv over logLevel error: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// fedtoken exec hands opencode the gateway's models in
+// OPENCODE_CONFIG_CONTENT, merged into a value already there; when the
+// listing fails the last good list is used.
+func TestExecModelSync(t *testing.T) {
+	h := newHarness(t)
+	gw := newGateway(t)
+	cfg := h.opencodeConfig(gw.URL+"/v1", "")
+	h.env["OPENCODE_CONFIG_CONTENT"] = `{"provider":{"miaou":{"models":{"glm-5":{"limit":{"context":8192}}}}},"theme":"x"}`
+	show := []string{"--", "sh", "-c", `printf %s "$OPENCODE_CONFIG_CONTENT"`}
+	content := func(r result) map[string]any {
+		t.Helper()
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("OPENCODE_CONFIG_CONTENT is not JSON: %v: %q", err, r.stdout)
+		}
+		return v
+	}
+	want := map[string]any{
+		"theme": "x",
+		"provider": map[string]any{"miaou": map[string]any{"models": map[string]any{
+			"glm-5":               map[string]any{"id": "glm-5", "name": "Miaou GLM", "limit": map[string]any{"context": float64(8192)}},
+			"qwen3-coder-30b-a3b": map[string]any{"id": "qwen3-coder-30b-a3b", "name": "Qwen3 Coder 30B A3b"},
+		}}},
+	}
+	got := content(h.runArgs(append([]string{"--config", cfg, "--cache-dir", h.cacheDir, "exec", "--model-sync", "on", "miaou"}, show...)...))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("OPENCODE_CONFIG_CONTENT (-want +got):\n%s", diff)
+	}
+
+	// The gateway refuses: the last good list, and a warning without the token.
+	gw.unauthorised.Store(true)
+	r := h.runArgs(append([]string{"--config", cfg, "--cache-dir", h.cacheDir, "exec", "--model-sync", "on", "miaou"}, show...)...)
+	if diff := cmp.Diff(want, content(r)); diff != "" {
+		t.Errorf("last good list (-want +got):\n%s", diff)
+	}
+	tok, _ := gw.token.Load().(string)
+	if !strings.Contains(r.stderr, "using the last good list") || strings.Contains(r.stderr, tok) {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+
+	// auto: only for opencode; off: never.
+	hits := gw.hits.Load()
+	for _, args := range [][]string{{"exec", "miaou"}, {"exec", "--model-sync", "off", "miaou"}} {
+		r := h.runArgs(append(append([]string{"--config", cfg, "--cache-dir", h.cacheDir}, args...), show...)...)
+		if r.code != 0 || r.stdout != h.env["OPENCODE_CONFIG_CONTENT"] {
+			t.Errorf("%v: exit %d, content %q", args, r.code, r.stdout)
+		}
+	}
+	if gw.hits.Load() != hits {
+		t.Error("the gateway was asked for models although the command is not opencode")
+	}
+	// auto for a command named opencode: synced.
+	bin := filepath.Join(h.dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "opencode"), []byte("#!/bin/sh\nprintf %s \"$OPENCODE_CONFIG_CONTENT\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gw.unauthorised.Store(false)
+	got = content(h.runArgs("--config", cfg, "--cache-dir", h.cacheDir, "exec", "miaou", "--", filepath.Join(bin, "opencode"), "models"))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("auto with opencode (-want +got):\n%s", diff)
+	}
+	r = h.runArgs("--config", cfg, "--cache-dir", h.cacheDir, "exec", "--model-sync", "maybe", "miaou", "--", "true")
+	if r.code != 2 || !strings.Contains(r.stderr, "auto, on or off") {
+		t.Errorf("bad --model-sync: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -50,7 +50,7 @@ Output formats (-o):
 		ValidArgsFunction: cmd.CompleteProviders(env),
 	}
 	c.Flags().StringVarP(&f.Output, "output", "o", "table", "output format: table or json")
-	c.Flags().DurationVar(&f.Timeout, "timeout", 0, "bound on the listing (default: the provider's httpTimeout)")
+	c.Flags().DurationVar(&f.Timeout, "timeout", 0, "`DURATION` bounding the listing, e.g. 30s (0: the provider's httpTimeout)")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
