@@ -460,6 +460,8 @@ func TestOpencodeSeedWorkloads(t *testing.T) {
 	})
 
 	t.Run("fedtoken exec job", func(t *testing.T) { o.execJob(t, ctx) })
+
+	t.Run("model sync and responses repair", func(t *testing.T) { o.syncJob(t, ctx) })
 }
 
 // deployment runs a bot Deployment overlay: botloop runs opencode for
@@ -530,7 +532,9 @@ func (o *ocEnv) deployment(t *testing.T, ctx context.Context, overlay string, pr
 // execJob runs the seed's Job with `fedtoken exec` instead of the sidecar:
 // fedtoken gets the token once and starts opencode with it in
 // OPENAI_API_KEY and the gateway in OPENAI_BASE_URL, which opencode's
-// config reads with {env:…}.
+// config reads with {env:…}. That config lists no model: the model comes
+// from the gateway's list, which fedtoken exec hands opencode in
+// OPENCODE_CONFIG_CONTENT.
 func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
 	since := time.Now()
 	objs := o.render(t, ctx, "job")
@@ -545,9 +549,6 @@ func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
       "options": {
         "baseURL": "{env:OPENAI_BASE_URL}",
         "apiKey": "{env:OPENAI_API_KEY}"
-      },
-      "models": {
-        "glm-5": {}
       }
     }
   }
