@@ -211,7 +211,7 @@ func TestSyncerKeepsLastGood(t *testing.T) {
 		case 0:
 			_, _ = w.Write([]byte(`{"data":[{"id":"a"},{"id":"b"}]}`))
 		case 1:
-			http.Error(w, "down", 503)
+			http.Error(w, "down", http.StatusServiceUnavailable)
 		default:
 			_, _ = w.Write([]byte(`{"data":[{"id":"a"}]}`))
 		}
