@@ -79,7 +79,20 @@ func (l *Lister) List(ctx context.Context, baseURL string, overrides map[string]
 	if l.Client != nil {
 		base = l.Client.Transport
 	}
-	client := &http.Client{Transport: &oauth.Transport{Source: l.Source, Base: base}}
+	client := &http.Client{
+		Transport: &oauth.Transport{Source: l.Source, Base: base},
+		// The token goes to the gateway only: a redirect elsewhere would
+		// carry it along.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+				return fmt.Errorf("redirected to %s: the token is sent only to %s", oauth.RedactURL(req.URL.String()), via[0].URL.Host)
+			}
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			return nil
+		},
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("models: %w", err)

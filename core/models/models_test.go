@@ -252,3 +252,20 @@ func TestSyncerKeepsLastGood(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// A redirect to another host would carry the token there: refused.
+func TestListRefusesCrossHostRedirect(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("Authorization") != "")
+	}))
+	defer other.Close()
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/v1/models", http.StatusFound)
+	}))
+	defer gw.Close()
+	_, err := (&Lister{Source: source(secretToken)}).List(context.Background(), gw.URL, nil)
+	if err == nil || !strings.Contains(err.Error(), "redirected") || leaked.Load() {
+		t.Errorf("err %v, token sent to the other host: %v", err, leaked.Load())
+	}
+}

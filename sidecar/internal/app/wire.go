@@ -106,7 +106,11 @@ func opencodeTask(file *config.File, s *settings.Settings, logger *slog.Logger, 
 		}
 		base := p.BaseURL
 		caFile := p.CAFile
-		if ps, ok := s.Proxy[sp.ID]; ok {
+		ps, ok := s.Proxy[sp.ID]
+		if !ok && len(served) == 1 {
+			ps, ok = s.Proxy[""] // --proxy ADDR without ID=
+		}
+		if ok {
 			if ps.Upstream != "" {
 				base = ps.Upstream
 			}
