@@ -569,7 +569,11 @@ func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
 			c := &spec.Containers[0]
 			c.Command = []string{"fedtoken", "exec", "miaou", "--config", "/etc/fedtoken/opencode.json", "--base-url-env", "OPENAI_BASE_URL", "--",
 				"opencode", "run", "--model", "miaou/" + ocModel, "summarize incident-1234"}
-			c.VolumeMounts = append(c.VolumeMounts,
+			// No sidecar writes opencode's config: opencode reads the
+			// ConfigMap, and fedtoken exec adds the models.
+			setEnv(c, "OPENCODE_CONFIG", "/etc/opencode/opencode.json")
+			c.VolumeMounts = append(slices.DeleteFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "opencode-synced" }),
+				corev1.VolumeMount{Name: "opencode-config", MountPath: "/etc/opencode", ReadOnly: true},
 				corev1.VolumeMount{Name: "oauth2-token", MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true},
 				corev1.VolumeMount{Name: "fedtoken-config", MountPath: "/etc/fedtoken", ReadOnly: true})
 			for i := range spec.Volumes {
