@@ -14,17 +14,19 @@ var (
 	// upstreamFields are read from options.oauth2 and servers[] by upstream.
 	upstreamFields = []string{
 		"issuer", "clientId", "clientSecret", "scopes", "authorizationEndpoint",
-		"tokenEndpoint", "deviceAuthorizationEndpoint", "jwksUri", "redirectPort",
+		"tokenEndpoint", "deviceAuthorizationEndpoint", "redirectPort",
 		"authFlow", "pkce", "subjectTokenSource", "tokenExchangeAudience",
+		"syncIntervalMinutes", "nameOverrides", "responseApi",
 	}
-	// upstreamIgnored are upstream fields that only concern opencode's
-	// model listing; accepted silently.
-	upstreamIgnored = []string{"syncIntervalMinutes", "nameOverrides", "responseApi"}
+	// upstreamIgnored are upstream fields fedtoken reads but does not act
+	// on; each one present is reported (see unusedUpstream).
+	upstreamIgnored = []string{"jwksUri"}
 	// extensionFields are fedtoken's additions, accepted in both shapes.
 	extensionFields = []string{
 		"clientSecretFile", "clientSecretEnv", "clientAuth", "tokenExchange",
 		"actorTokenSource", "extraParams", "caFile", "allowInsecureHTTP",
 		"httpTimeout", "httpTimeoutMs", "tokenExpirySkew", "tokenExpirySkewMs",
+		"redirectPath",
 	}
 	// identityFields are id, name and baseURL, written inside the provider
 	// object by servers[] entries and native providers.
@@ -44,6 +46,8 @@ const (
 	maxHTTPTimeout = 10 * time.Minute
 	maxSkew        = time.Hour
 	maxExecTimeout = 10 * time.Minute
+	// maxSyncIntervalMinutes is a week: beyond it a sync is as good as never.
+	maxSyncIntervalMinutes = 7 * 24 * 60
 )
 
 // timing holds the two per-provider durations; file-wide values in the
@@ -95,6 +99,9 @@ func readProvider(o object, p *Provider, def timing) {
 	p.AuthorizationEndpoint = o.str("authorizationEndpoint")
 	p.DeviceAuthorizationEndpoint = o.str("deviceAuthorizationEndpoint")
 	p.JWKSURI = o.str("jwksUri")
+	if o.has("jwksUri") {
+		o.d.warn(o.at("jwksUri"), "accepted from the plugin but not used: fedtoken verifies no ID token")
+	}
 
 	p.PKCE = o.boolPtr("pkce")
 	if p.PKCE == nil {
@@ -102,6 +109,26 @@ func readProvider(o object, p *Provider, def timing) {
 	}
 	if n, ok := o.integer("redirectPort", 1, 65535); ok {
 		p.RedirectPort = int(n)
+	}
+	if rp := o.str("redirectPath"); rp != "" {
+		if !strings.HasPrefix(rp, "/") || strings.ContainsAny(rp, "?# ") {
+			o.d.fail(o.at("redirectPath"), "%s is not a path: start it with / and leave out query, fragment and spaces", quote(rp))
+		} else {
+			p.RedirectPath = rp
+		}
+	}
+	if m, ok := o.number("syncIntervalMinutes"); ok {
+		// Upstream falls back to its default for a value that is not
+		// positive; fedtoken says so instead of guessing.
+		if m <= 0 || m > maxSyncIntervalMinutes {
+			o.d.fail(o.at("syncIntervalMinutes"), "must be more than 0 and at most %d (a week), got %v", maxSyncIntervalMinutes, m)
+		} else {
+			p.SyncInterval = time.Duration(m * float64(time.Minute))
+		}
+	}
+	p.NameOverrides = o.stringMap("nameOverrides")
+	if b := o.boolPtr("responseApi"); b != nil {
+		p.ResponseAPI = *b
 	}
 	p.CAFile = o.str("caFile")
 	if b := o.boolPtr("allowInsecureHTTP"); b != nil {

@@ -21,6 +21,11 @@ type File struct {
 	Path string
 	// Format is FormatNative or FormatOpenCode.
 	Format string
+	// LogLevel is the log level the file asks for (opencode.json:
+	// pluginConfig.oauth2ModelSync.logLevel), one of debug, info, warn,
+	// error (upstream trace reads as debug); "" when unset. Command-line
+	// flags win over it.
+	LogLevel string
 	// Warnings lists tolerated oddities ("path: message"): unknown fields in
 	// fedtoken's own sections, fields ignored by the chosen flow or source
 	// type. opencode's own fields outside the OAuth blocks are not reported.
@@ -78,6 +83,7 @@ func (f *File) ids() string {
 func (p Provider) clone() Provider {
 	p.Scopes = slices.Clone(p.Scopes)
 	p.ExtraParams = maps.Clone(p.ExtraParams)
+	p.NameOverrides = maps.Clone(p.NameOverrides)
 	p.TokenExchange.Audience = slices.Clone(p.TokenExchange.Audience)
 	p.TokenExchange.Resource = slices.Clone(p.TokenExchange.Resource)
 	p.SubjectTokenSource = p.SubjectTokenSource.clone()

@@ -63,3 +63,7 @@ func stripJSONC(in []byte) []byte {
 	}
 	return out
 }
+
+// PlainJSON returns opencode.json text, which may hold comments and
+// trailing commas (JSONC), as plain JSON. The input is not modified.
+func PlainJSON(data []byte) []byte { return stripJSONC(data) }

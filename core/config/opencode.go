@@ -37,6 +37,7 @@ func parseOpenCode(root object) *File {
 		if sync, ok := pc.child("oauth2ModelSync"); ok {
 			t = readTiming(sync, defaultTiming)
 			f.Cache.Namespace = sync.str("cacheNamespace")
+			f.LogLevel = readLogLevel(sync)
 			sync.warnUnknown(opencodeGlobals)
 			if v, ok := sync.get("servers"); ok {
 				if arr, isArr := v.([]any); isArr {
@@ -73,6 +74,7 @@ func parseOpenCode(root object) *File {
 			}
 		}
 		readProvider(s, &p, t)
+		secretInForm(&p)
 		s.warnUnknown(identityFields, upstreamFields, upstreamIgnored, extensionFields)
 		finish(d, &p, func(field string) string { return joinPath(path, field) })
 		byID[p.ID] = p
@@ -117,6 +119,7 @@ func parseOpenCode(root object) *File {
 			}
 			p := Provider{ID: id, Name: po.str("name"), BaseURL: oo.str("baseURL")}
 			readProvider(oauth, &p, t)
+			secretInForm(&p)
 			oauth.warnUnknown(upstreamFields, upstreamIgnored, extensionFields)
 			finish(d, &p, func(field string) string {
 				switch field {
@@ -145,4 +148,28 @@ func parseOpenCode(root object) *File {
 		f.Providers = append(f.Providers, p)
 	}
 	return f
+}
+
+// secretInForm sends a client secret the way the plugin does, in the form
+// body (client_secret_post), unless clientAuth.method names a method.
+// Native configs keep auto (client_secret_basic with a secret).
+func secretInForm(p *Provider) {
+	if p.ClientAuth.Method == ClientAuthAuto && p.HasClientSecret() {
+		p.ClientAuth.Method = ClientAuthClientSecretPost
+	}
+}
+
+// logLevels are upstream's logLevel values; trace is fedtoken's debug.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// readLogLevel reads pluginConfig.oauth2ModelSync.logLevel.
+func readLogLevel(o object) string {
+	lv := o.str("logLevel")
+	if lv == "" || !o.oneOf("logLevel", lv, logLevels) {
+		return ""
+	}
+	if lv == "trace" {
+		return "debug"
+	}
+	return lv
 }

@@ -78,6 +78,21 @@ type Provider struct {
 	// RedirectPort is the loopback port of the authorization_code callback;
 	// 0 picks a free port.
 	RedirectPort int `json:"redirectPort,omitempty"`
+	// RedirectPath is the path of the loopback callback
+	// http://127.0.0.1:<port><path> (fedtoken extension "redirectPath");
+	// "" means the plugin's /oauth2/callback (login.DefaultCallbackPath).
+	RedirectPath string `json:"redirectPath,omitempty"`
+	// SyncInterval is how often the gateway's model list is fetched again
+	// (upstream syncIntervalMinutes); 0 means DefaultSyncInterval (see
+	// ModelSyncInterval).
+	SyncInterval time.Duration `json:"-"`
+	// NameOverrides maps a model id to the display name opencode shows,
+	// instead of the normalised one (upstream nameOverrides).
+	NameOverrides map[string]string `json:"nameOverrides,omitempty"`
+	// ResponseAPI says the gateway speaks the OpenAI Responses API
+	// (upstream responseApi): the sidecar proxy repairs its event streams
+	// and the opencode provider uses @ai-sdk/openai.
+	ResponseAPI bool `json:"responseApi,omitempty"`
 	// CAFile is a PEM bundle trusted, in addition to the system roots, for
 	// this provider's IdP.
 	CAFile string `json:"caFile,omitempty"`
@@ -219,4 +234,14 @@ const (
 	DefaultTokenExpirySkew = 30 * time.Second
 	// DefaultExecTimeout bounds an exec subject source.
 	DefaultExecTimeout = 10 * time.Second
+	// DefaultSyncInterval is upstream's syncIntervalMinutes default.
+	DefaultSyncInterval = 60 * time.Minute
 )
+
+// ModelSyncInterval is SyncInterval with its default applied.
+func (p *Provider) ModelSyncInterval() time.Duration {
+	if p.SyncInterval > 0 {
+		return p.SyncInterval
+	}
+	return DefaultSyncInterval
+}

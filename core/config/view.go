@@ -15,9 +15,10 @@ func (p Provider) MarshalJSON() ([]byte, error) {
 	type plain Provider // drops this method, keeps the fields and tags
 	return json.Marshal(struct {
 		plain
-		HTTPTimeout     string `json:"httpTimeout"`
-		TokenExpirySkew string `json:"tokenExpirySkew"`
-	}{plain(p), p.HTTPTimeout.String(), p.TokenExpirySkew.String()})
+		SyncIntervalMinutes float64 `json:"syncIntervalMinutes,omitempty"`
+		HTTPTimeout         string  `json:"httpTimeout"`
+		TokenExpirySkew     string  `json:"tokenExpirySkew"`
+	}{plain(p), p.SyncInterval.Minutes(), p.HTTPTimeout.String(), p.TokenExpirySkew.String()})
 }
 
 // MarshalJSON renders the source with its timeout as a duration string.
@@ -67,11 +68,11 @@ func (p Provider) viewed() Provider {
 		p.ClientAuth.OmitClientID = nil
 	}
 	if !p.AuthFlow.Interactive() {
-		p.PKCE, p.RedirectPort = nil, 0
+		p.PKCE, p.RedirectPort, p.RedirectPath = nil, 0, ""
 		p.AuthorizationEndpoint, p.DeviceAuthorizationEndpoint = "", ""
 	}
 	if p.AuthFlow == FlowDeviceCode {
-		p.RedirectPort = 0
+		p.RedirectPort, p.RedirectPath = 0, ""
 	}
 	if p.AuthFlow != FlowTokenExchange {
 		p.TokenExchange, p.ActorTokenSource = TokenExchange{}, nil

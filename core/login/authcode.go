@@ -21,7 +21,7 @@ import (
 // Authorization code flow defaults.
 const (
 	// DefaultCallbackPath is the path of the loopback redirect URI.
-	DefaultCallbackPath = "/callback"
+	DefaultCallbackPath = "/oauth2/callback"
 	// DefaultAuthCodeTimeout bounds the wait for the browser's callback.
 	DefaultAuthCodeTimeout = 5 * time.Minute
 	loopbackHost           = "127.0.0.1"
@@ -29,7 +29,7 @@ const (
 
 // AuthCode is the authorization code grant with PKCE (RFC 7636, S256
 // unless DisablePKCE) and a loopback redirect URI
-// http://127.0.0.1:PORT/callback (RFC 8252 §7.3). It is an
+// http://127.0.0.1:PORT/oauth2/callback (RFC 8252 §7.3). It is an
 // oauth.TokenSource: every TokenContext call is a new login.
 //
 // A login listens on the loopback interface, opens the authorization URL

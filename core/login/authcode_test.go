@@ -110,7 +110,7 @@ func TestAuthCodeSuccess(t *testing.T) {
 	}
 	q, f := idp.requests()
 	redirect, err := url.Parse(q.Get("redirect_uri"))
-	if err != nil || redirect.Scheme != "http" || redirect.Hostname() != "127.0.0.1" || redirect.Path != "/callback" || redirect.Port() == "0" {
+	if err != nil || redirect.Scheme != "http" || redirect.Hostname() != "127.0.0.1" || redirect.Path != "/oauth2/callback" || redirect.Port() == "0" {
 		t.Errorf("redirect_uri = %q", q.Get("redirect_uri"))
 	}
 	for k, want := range map[string]string{

@@ -34,7 +34,7 @@ func newLogin(p config.Provider, client *oauth.Client, auth oauth.ClientAuth, di
 	}
 	return func(ui login.UI) oauth.TokenSource {
 		return &login.AuthCode{Endpoints: ep, Client: client, Auth: auth, Scopes: p.Scopes, Params: params,
-			DisablePKCE: disablePKCE, RedirectPort: p.RedirectPort, UI: ui, Now: o.loginNow}
+			DisablePKCE: disablePKCE, RedirectPort: p.RedirectPort, CallbackPath: p.RedirectPath, UI: ui, Now: o.loginNow}
 	}
 }
 

@@ -460,6 +460,8 @@ func TestOpencodeSeedWorkloads(t *testing.T) {
 	})
 
 	t.Run("fedtoken exec job", func(t *testing.T) { o.execJob(t, ctx) })
+
+	t.Run("model sync and responses repair", func(t *testing.T) { o.syncJob(t, ctx) })
 }
 
 // deployment runs a bot Deployment overlay: botloop runs opencode for
@@ -530,7 +532,9 @@ func (o *ocEnv) deployment(t *testing.T, ctx context.Context, overlay string, pr
 // execJob runs the seed's Job with `fedtoken exec` instead of the sidecar:
 // fedtoken gets the token once and starts opencode with it in
 // OPENAI_API_KEY and the gateway in OPENAI_BASE_URL, which opencode's
-// config reads with {env:…}.
+// config reads with {env:…}. That config lists no model: the model comes
+// from the gateway's list, which fedtoken exec hands opencode in
+// OPENCODE_CONFIG_CONTENT.
 func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
 	since := time.Now()
 	objs := o.render(t, ctx, "job")
@@ -545,9 +549,6 @@ func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
       "options": {
         "baseURL": "{env:OPENAI_BASE_URL}",
         "apiKey": "{env:OPENAI_API_KEY}"
-      },
-      "models": {
-        "glm-5": {}
       }
     }
   }
@@ -568,7 +569,11 @@ func (o *ocEnv) execJob(t *testing.T, ctx context.Context) {
 			c := &spec.Containers[0]
 			c.Command = []string{"fedtoken", "exec", "miaou", "--config", "/etc/fedtoken/opencode.json", "--base-url-env", "OPENAI_BASE_URL", "--",
 				"opencode", "run", "--model", "miaou/" + ocModel, "summarize incident-1234"}
-			c.VolumeMounts = append(c.VolumeMounts,
+			// No sidecar writes opencode's config: opencode reads the
+			// ConfigMap, and fedtoken exec adds the models.
+			setEnv(c, "OPENCODE_CONFIG", "/etc/opencode/opencode.json")
+			c.VolumeMounts = append(slices.DeleteFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "opencode-synced" }),
+				corev1.VolumeMount{Name: "opencode-config", MountPath: "/etc/opencode", ReadOnly: true},
 				corev1.VolumeMount{Name: "oauth2-token", MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true},
 				corev1.VolumeMount{Name: "fedtoken-config", MountPath: "/etc/fedtoken", ReadOnly: true})
 			for i := range spec.Volumes {

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"log/slog"
+
 	"github.com/fedtoken/fedtoken/core/config"
 
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
@@ -26,6 +28,13 @@ func (e *Env) LoadConfig() (*config.File, error) {
 	}
 	for _, w := range f.Warnings {
 		e.Logger.Warn("config: "+w, "file", path)
+	}
+	if f.LogLevel != "" && e.Flags.Verbose == 0 {
+		// opencode.json's pluginConfig.oauth2ModelSync.logLevel; -v wins.
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(f.LogLevel)); err == nil {
+			e.Level.Set(l)
+		}
 	}
 	e.Logger.Debug("config loaded", "file", path, "format", f.Format, "providers", len(f.Providers))
 	return f, nil

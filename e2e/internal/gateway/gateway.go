@@ -70,6 +70,9 @@ type Server struct {
 	records []Record
 }
 
+// Models are the ids GET …/models lists.
+var Models = []string{"glm-5", "qwen3-coder-30b-a3b", "gpt-oss-120b"}
+
 // Answer is the text the gateway streams back for a token of idp.
 func Answer(idp string) string {
 	return "gateway verified a token from " + idp + "; here is the summary."
@@ -131,9 +134,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		stream(w, Answer(t.Name))
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/responses"):
+		streamResponses(w, Answer(t.Name))
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"glm-5","object":"model"}]}`))
+		data := make([]any, len(Models))
+		for i, id := range Models {
+			data[i] = map[string]any{"id": id, "object": "model", "owned_by": "e2e"}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
 	default:
 		http.NotFound(w, r)
 	}

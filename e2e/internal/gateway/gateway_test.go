@@ -120,3 +120,31 @@ func TestVerifyAndStream(t *testing.T) {
 		t.Errorf("records: %d verified, %d refused; want 2 and 6", ok, refused)
 	}
 }
+
+// The /responses stream is what the plugin's repair is for: Responses API
+// events without output_index and content_index.
+func TestResponsesStreamOmitsIndices(t *testing.T) {
+	rec := httptest.NewRecorder()
+	streamResponses(rec, Answer("kc"))
+	body := rec.Body.String()
+	if rec.Header().Get("Content-Type") != "text/event-stream" || strings.Contains(body, "output_index") || strings.Contains(body, "content_index") {
+		t.Fatalf("want an event stream without indices, got %s:\n%s", rec.Header().Get("Content-Type"), body)
+	}
+	var text strings.Builder
+	for _, line := range strings.Split(body, "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct{ Type, Delta string }
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("%v: %s", err, data)
+		}
+		if ev.Type == "response.output_text.delta" {
+			text.WriteString(ev.Delta)
+		}
+	}
+	if text.String() != Answer("kc") {
+		t.Errorf("deltas spell %q", text.String())
+	}
+}

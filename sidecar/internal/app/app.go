@@ -83,6 +83,11 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if file.LogLevel != "" {
+		// opencode.json's pluginConfig.oauth2ModelSync.logLevel; the
+		// environment and flags still win.
+		s.LogLevel = file.LogLevel
+	}
 	if err := overrides.Apply(s, env.Getenv); err != nil {
 		return nil, nil, err
 	}
@@ -109,7 +114,15 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(providers,
+	var tasks []server.Option
+	if s.OpencodeConfig != nil {
+		t, err := opencodeTask(file, s, logger, providers)
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, server.WithTask(t))
+	}
+	srv, err := server.New(providers, append(tasks,
 		server.WithAdminAddr(s.AdminAddr),
 		server.WithHealthAddr(s.HealthAddr),
 		server.WithTokenEndpoint(s.TokenEndpoint),
@@ -119,7 +132,7 @@ func Build(env Env, args []string) (*server.Server, *slog.Logger, error) {
 		server.WithQuitFile(s.QuitFile),
 		server.WithShutdownTimeout(s.ShutdownTimeout.D()),
 		server.WithShutdownDelay(s.ShutdownDelay.D()),
-	)
+	)...)
 	if err != nil {
 		return nil, nil, err
 	}

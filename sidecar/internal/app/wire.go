@@ -15,11 +15,14 @@ import (
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/jwt"
+	"github.com/fedtoken/fedtoken/core/models"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
 	"github.com/fedtoken/fedtoken/core/subject"
 	"github.com/fedtoken/fedtoken/sidecar/internal/metrics"
+	"github.com/fedtoken/fedtoken/sidecar/internal/opencodeconfig"
 	"github.com/fedtoken/fedtoken/sidecar/internal/proxy"
+	"github.com/fedtoken/fedtoken/sidecar/internal/responsesrepair"
 	"github.com/fedtoken/fedtoken/sidecar/internal/server"
 	"github.com/fedtoken/fedtoken/sidecar/internal/settings"
 	"github.com/fedtoken/fedtoken/sidecar/internal/sink"
@@ -89,6 +92,52 @@ func wire(file *config.File, s *settings.Settings, m *metrics.Metrics, logger *s
 		out = append(out, sp)
 	}
 	return out, nil
+}
+
+// opencodeTask builds the task that keeps opencode's configuration with
+// the gateway models of every served provider that has a baseURL (or a
+// proxy upstream).
+func opencodeTask(file *config.File, s *settings.Settings, logger *slog.Logger, served []server.Provider) (server.Task, error) {
+	o := s.OpencodeConfig
+	mode, _ := o.FileMode() // checked by Validate
+	var targets []models.Target
+	for _, sp := range served {
+		p, err := file.Provider(sp.ID)
+		if err != nil {
+			return server.Task{}, err
+		}
+		base := p.BaseURL
+		caFile := p.CAFile
+		ps, ok := s.Proxy[sp.ID]
+		if !ok && len(served) == 1 {
+			ps, ok = s.Proxy[""] // --proxy ADDR without ID=
+		}
+		if ok {
+			if ps.Upstream != "" {
+				base = ps.Upstream
+			}
+			if ps.CAFile != "" {
+				caFile = ps.CAFile
+			}
+		}
+		if base == "" {
+			logger.Warn("model sync skipped: provider has no baseURL", slog.String("provider", p.ID))
+			continue
+		}
+		if err := oauth.CheckEndpointURL(base, p.AllowInsecureHTTP); err != nil {
+			return server.Task{}, fmt.Errorf("provider %q: model sync: %w", p.ID, err)
+		}
+		client, err := oauth.NewHTTPClient(oauth.HTTPConfig{CAFile: caFile})
+		if err != nil {
+			return server.Task{}, fmt.Errorf("provider %q: model sync: %w", p.ID, err)
+		}
+		targets = append(targets, models.Target{
+			ID: p.ID, BaseURL: base, Overrides: p.NameOverrides, Interval: p.ModelSyncInterval(),
+			Lister: &models.Lister{Source: oauth.TokenSourceFunc(sp.Source.TokenContext), Client: client, Timeout: p.HTTPTimeout},
+		})
+	}
+	w := opencodeconfig.New(o.Base, sink.File{Path: o.Path, Mode: os.FileMode(mode), UID: -1, GID: -1}, targets, logger)
+	return server.Task{Name: "opencode config", Run: w.Run, Ready: w.Ready}, nil
 }
 
 // servedProviders picks the providers to serve: those listed, or every
@@ -167,6 +216,10 @@ func proxyFor(p config.Provider, ps settings.Proxy, s *settings.Settings) (*serv
 		proxy.WithRetryBuffer(int64(s.RetryBuffer)),
 		proxy.WithResponseHeaderTimeout(s.ResponseHeaderTimeout.D()),
 		proxy.WithDialTimeout(s.DialTimeout.D()),
+	}
+	if p.ResponseAPI {
+		// responseApi: repair Responses event streams without indices.
+		opts = append(opts, proxy.WithModifyResponse(responsesrepair.ModifyResponse))
 	}
 	caFile := ps.CAFile
 	if caFile == "" {

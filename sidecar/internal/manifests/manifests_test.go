@@ -177,7 +177,37 @@ func checkOverlay(t *testing.T, ov overlay, objs []object) {
 	if !ok {
 		t.Fatalf("container %s has no OPENCODE_CONFIG", app.Name)
 	}
-	checkAppConfig(t, mountedFile(t, pod, app, byName, appConfig), ov.proxies)
+	// That file is the one the sidecar writes (the base plus the gateway's
+	// models), on an emptyDir both containers mount; the base is a
+	// ConfigMap without models: deploy/ hard-codes none.
+	written, _ := sidecar.env("FEDTOKEN_SIDECAR_OPENCODE_CONFIG")
+	if written != appConfig {
+		t.Errorf("the app reads %s, the sidecar writes opencode's config to %q", appConfig, written)
+	}
+	for _, c := range []container{sidecar, app} {
+		if v := mountVolume(pod, c, path.Dir(appConfig)); v == nil || v.EmptyDir == nil {
+			t.Errorf("container %s: %s is not on an emptyDir", c.Name, path.Dir(appConfig))
+		}
+	}
+	base, ok := sidecar.env("FEDTOKEN_SIDECAR_OPENCODE_CONFIG_BASE")
+	if !ok {
+		t.Fatalf("sidecar has no FEDTOKEN_SIDECAR_OPENCODE_CONFIG_BASE")
+	}
+	baseData := mountedFile(t, pod, sidecar, byName, base)
+	checkAppConfig(t, baseData, ov.proxies)
+	if strings.Contains(baseData, `"models"`) {
+		t.Errorf("%s hard-codes models; the sidecar syncs them from the gateway", base)
+	}
+}
+
+// mountVolume returns the volume c mounts at dir, or nil.
+func mountVolume(pod *podSpec, c container, dir string) *volume {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == dir {
+			return pod.volume(m.Name)
+		}
+	}
+	return nil
 }
 
 func checkWorkload(t *testing.T, o object, pod *podSpec, ov overlay) {

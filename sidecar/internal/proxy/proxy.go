@@ -53,6 +53,7 @@ type options struct {
 	dialTimeout           time.Duration
 	logger                *slog.Logger
 	onRetry               func()
+	modifyResponse        func(*http.Response) error
 }
 
 type optionFunc func(*options)
@@ -124,6 +125,13 @@ func WithRetryHook(f func()) Option {
 	return optionFunc(func(o *options) { o.onRetry = f })
 }
 
+// WithModifyResponse runs f on every upstream response before it is
+// copied to the client (httputil.ReverseProxy.ModifyResponse), e.g.
+// responsesrepair.ModifyResponse for a gateway with responseApi.
+func WithModifyResponse(f func(*http.Response) error) Option {
+	return optionFunc(func(o *options) { o.modifyResponse = f })
+}
+
 // New returns a Handler that forwards to upstream (scheme, host and base
 // path; the request path is appended to it) with tokens from src.
 func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
@@ -175,6 +183,7 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 		FlushInterval: 0,
 		ErrorHandler:  h.proxyError,
 	}
+	h.rp.ModifyResponse = o.modifyResponse
 	return h, nil
 }
 

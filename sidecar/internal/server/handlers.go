@@ -67,6 +67,14 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 			}
 		}
 	}
+	for _, t := range s.o.tasks {
+		if t.Ready == nil {
+			continue
+		}
+		ok, note := t.Ready()
+		fmt.Fprintf(&b, "%s: %s\n", t.Name, note)
+		ready = ready && ok
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if !ready {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -33,6 +34,7 @@ type options struct {
 	now              func() time.Time
 	allowedHosts     []string
 	maxConns         int
+	tasks            []Task
 }
 
 type optionFunc func(*options)
@@ -114,4 +116,20 @@ func WithAllowedHosts(names []string) Option {
 // backlog until one closes. n <= 0 removes the cap.
 func WithMaxConnections(n int) Option {
 	return optionFunc(func(o *options) { o.maxConns = n })
+}
+
+// Task is background work the server runs next to its providers (e.g. the
+// opencode model sync).
+type Task struct {
+	// Name labels the task in /readyz and the logs.
+	Name string
+	// Run works until ctx is done.
+	Run func(ctx context.Context) error
+	// Ready, optional, reports whether /readyz may succeed, and a note.
+	Ready func() (bool, string)
+}
+
+// WithTask adds a background task.
+func WithTask(t Task) Option {
+	return optionFunc(func(o *options) { o.tasks = append(o.tasks, t) })
 }

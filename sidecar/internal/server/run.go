@@ -167,6 +167,13 @@ func (s *Server) startWork(ctx context.Context, wg *sync.WaitGroup) {
 	if s.o.quitFile != "" {
 		wg.Go(func() { s.watchQuitFile(ctx) })
 	}
+	for _, t := range s.o.tasks {
+		wg.Go(func() {
+			if err := t.Run(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("task stopped", slog.String("task", t.Name), slog.Any("err", err))
+			}
+		})
+	}
 }
 
 // acquireFirst obtains a provider's first token, retrying with capped

@@ -99,6 +99,18 @@ func Flags() []Flag {
 				s.FileSink = forEach(s.FileSink, func(f *FileSink) { f.UID, f.GID = uid, gid })
 				return nil
 			}},
+		{Name: "opencode-config", Env: "FEDTOKEN_SIDECAR_OPENCODE_CONFIG", Field: "opencodeConfig.path", Usage: "write opencode's configuration with every provider's gateway models to PATH, re-synced every syncIntervalMinutes (point OPENCODE_CONFIG at it)",
+			set: func(s *Settings, v string) error {
+				o := opencodeConfig(s)
+				o.Path = v
+				return nil
+			}},
+		{Name: "opencode-config-base", Env: "FEDTOKEN_SIDECAR_OPENCODE_CONFIG_BASE", Field: "opencodeConfig.base", Usage: "opencode.json the synced models are merged into (default: none)",
+			set: func(s *Settings, v string) error {
+				o := opencodeConfig(s)
+				o.Base = v
+				return nil
+			}},
 		{Name: "quit-file", Env: "FEDTOKEN_SIDECAR_QUIT_FILE", Field: "quitFile", Usage: "exit once this file exists (Jobs on clusters without native sidecars)",
 			set: func(s *Settings, v string) error { s.QuitFile = v; return nil }},
 		{Name: "shutdown-timeout", Env: "FEDTOKEN_SIDECAR_SHUTDOWN_TIMEOUT", Field: "shutdownTimeout", Usage: "how long to drain in-flight requests at shutdown (default 25s)",
@@ -282,4 +294,12 @@ func parseOwner(v string) (uid, gid *int, err error) {
 		gid = &g
 	}
 	return uid, gid, nil
+}
+
+// opencodeConfig returns s.OpencodeConfig, created when nil.
+func opencodeConfig(s *Settings) *OpencodeConfig {
+	if s.OpencodeConfig == nil {
+		s.OpencodeConfig = &OpencodeConfig{}
+	}
+	return s.OpencodeConfig
 }

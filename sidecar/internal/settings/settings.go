@@ -52,6 +52,10 @@ type Settings struct {
 	// FileSink maps a provider id to the file its access token is kept in.
 	FileSink map[string]FileSink `json:"fileSink,omitempty"`
 
+	// OpencodeConfig, when set, keeps an opencode configuration file with
+	// the gateway models of the served providers.
+	OpencodeConfig *OpencodeConfig `json:"opencodeConfig,omitempty"`
+
 	// QuitFile, when set, makes the sidecar exit once the file exists.
 	QuitFile string `json:"quitFile,omitempty"`
 	// ShutdownTimeout bounds the drain of in-flight requests.
@@ -87,6 +91,27 @@ type FileSink struct {
 	// they are the sidecar's own).
 	UID *int `json:"uid,omitempty"`
 	GID *int `json:"gid,omitempty"`
+}
+
+// OpencodeConfig is the opencode configuration the sidecar writes: Base
+// with provider.<id>.models of every served provider that has a baseURL
+// set to the models its gateway lists.
+type OpencodeConfig struct {
+	// Path is the file written (atomically); point OPENCODE_CONFIG at it.
+	Path string `json:"path"`
+	// Base is the opencode.json the models are merged into (JSONC allowed);
+	// read again at every write. Empty means {}.
+	Base string `json:"base,omitempty"`
+	// Mode is the file mode in octal; default "0644", a ConfigMap's.
+	Mode string `json:"mode,omitempty"`
+}
+
+// FileMode returns Mode parsed, or the default.
+func (o OpencodeConfig) FileMode() (uint32, error) {
+	if o.Mode == "" {
+		return 0o644, nil
+	}
+	return FileSink{Mode: o.Mode}.FileMode()
 }
 
 // Defaults of the settings.
@@ -176,6 +201,14 @@ func (s *Settings) Validate() error {
 	for name, n := range map[string]Size{"maxRequestBody": s.MaxRequestBody, "retryBuffer": s.RetryBuffer} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("sidecar.%s: must not be negative", name))
+		}
+	}
+	if o := s.OpencodeConfig; o != nil {
+		if o.Path == "" {
+			errs = append(errs, errors.New("sidecar.opencodeConfig.path: required (the file opencode reads, e.g. /var/run/fedtoken/opencode.json)"))
+		}
+		if _, err := o.FileMode(); err != nil {
+			errs = append(errs, fmt.Errorf("sidecar.opencodeConfig.mode: %w", err))
 		}
 	}
 	switch strings.ToLower(s.LogLevel) {

@@ -105,7 +105,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 				{ID: "k8s-runner", Public: true, Grants: []string{"jwt_bearer"}},
 				{ID: "exchanger", Secret: "exchanger-secret", Grants: []string{"token_exchange"}},
 				{ID: "laptop", Public: true, Grants: []string{"device_code", "authorization_code", "refresh_token"},
-					RedirectURIs: []string{"http://127.0.0.1/callback"}},
+					RedirectURIs: []string{"http://127.0.0.1/oauth2/callback"}},
 			},
 		}},
 	}

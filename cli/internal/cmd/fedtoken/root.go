@@ -12,6 +12,7 @@ import (
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/inspect"
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/login"
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/logout"
+	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/models"
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/token"
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/version"
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
@@ -59,6 +60,7 @@ Exit status: 0 ok, 1 other error, 2 usage, 3 config, 4 subject token,
 		login.NewCommand(env),
 		logout.NewCommand(env),
 		inspect.NewCommand(env),
+		models.NewCommand(env),
 		doctor.NewCommand(env),
 		cache.NewCommand(env),
 		config.NewCommand(env),

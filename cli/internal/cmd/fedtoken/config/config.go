@@ -91,7 +91,8 @@ func newViewCommand(env *cmd.Env) *cobra.Command {
 		Long: `Print the configuration as a native fedtoken file, whatever shape it was
 read from, with every default spelled out and the client authentication
 method resolved (auto shows as client_secret_basic when a secret is set,
-none otherwise). Settings the provider's flow does not use (PKCE and the
+none otherwise; a secret in an opencode.json shows as client_secret_post,
+the plugin's way). Settings the provider's flow does not use (PKCE and the
 redirect port for machine flows, token exchange parameters for other
 flows…) are left out. Client secrets are shown as [REDACTED].`,
 		Example: `  fedtoken config view
