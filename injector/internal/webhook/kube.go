@@ -55,7 +55,7 @@ func (k KubeEvents) Refused(ctx context.Context, pod *corev1.Pod, message string
 	}
 	now := metav1.NewTime(k.Now())
 	ev := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{GenerateName: obj.Name + ".fedtoken-", Namespace: pod.Namespace},
+		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", obj.Name, now.UnixNano()), Namespace: pod.Namespace},
 		InvolvedObject: obj,
 		Reason:         ReasonRefused,
 		Message:        truncate(message, 1024),
