@@ -43,7 +43,7 @@ const (
 // Annotation is one entry of the annotation reference.
 type Annotation struct {
 	Key     string
-	Example string
+	Example string // alternatives separated by " or "
 	Default string
 	Effect  string // what it changes in the pod
 }
@@ -52,10 +52,10 @@ type Annotation struct {
 var Annotations = []Annotation{
 	{AnnotationInject, "miaou-prod,miaou-staging", "(none: the pod is not touched)",
 		"Turns injection on. Comma-separated provider ids of the config file; each gets a projected ServiceAccount token (audience: the provider's issuer) mounted in the sidecar at the provider's `tokenPath`, and a proxy port."},
-	{AnnotationConfig, "fedtoken-config or fedtoken-config/opencode.json", "the injector's `--config-map` (chart: `injector.configMap`), key: the ConfigMap's only key",
+	{AnnotationConfig, "fedtoken-config or fedtoken-config/opencode.json", "the injector's `--config-map` (chart: first of `configMaps`), key: the ConfigMap's only key",
 		"The ConfigMap, in the pod's namespace, holding the sidecar's config (an opencode.json or native file). Mounted read-only at /etc/fedtoken in the sidecar only; the injector reads it at admission to find each provider's issuer and token path. Only names the injector is allowed to read (`--config-map`) are accepted."},
-	{AnnotationBaseURLEnv, "OPENAI_BASE_URL or miaou-prod=OPENAI_BASE_URL,miaou-staging=STAGING_URL", "FEDTOKEN_BASE_URL_<ID> (id upper-cased, other characters `_`)",
-		"Name of the environment variable that receives each provider's proxy URL (http://127.0.0.1:<port>) in the app containers. A bare name is allowed with one provider only. A variable the container already sets is left as it is."},
+	{AnnotationBaseURLEnv, "OPENAI_BASE_URL or miaou-prod=OPENAI_BASE_URL,miaou-staging=STAGING_URL", "`FEDTOKEN_BASE_URL_<ID>` (id upper-cased, other characters `_`)",
+		"Name of the environment variable that receives each provider's proxy URL (`http://127.0.0.1:<port>`) in the app containers. A bare name is allowed with one provider only. A variable the container already sets is left as it is."},
 	{AnnotationContainers, "runner,worker", "every container except the sidecar",
 		"The app containers that get the base-URL variables (and, in container mode, the quit file)."},
 	{AnnotationAudience, "https://idp.example.com or miaou-prod=https://a,miaou-staging=https://b", "the provider's issuer",

@@ -154,15 +154,22 @@ func TestInjectMatchesDeployOverlay(t *testing.T) {
 		file, cfg string
 		native    bool
 		ann       map[string]string
+		inject    string // annotation-only manifest of the same workload
 	}{
-		{"overlays/job/job.yaml", "single", true, map[string]string{inject.AnnotationInject: "miaou"}},
-		{"overlays/job-pre-1.29/job.yaml", "single", false, map[string]string{inject.AnnotationInject: "miaou"}},
-		{"overlays/multi-provider/deployment.yaml", "multi", true, map[string]string{inject.AnnotationInject: "miaou-prod,miaou-staging"}},
+		{"overlays/job/job.yaml", "single", true, nil, "injection/job.yaml"},
+		{"overlays/job/job.yaml", "single", true, map[string]string{inject.AnnotationInject: "miaou"}, ""},
+		{"overlays/job-pre-1.29/job.yaml", "single", false, map[string]string{inject.AnnotationInject: "miaou"}, ""},
+		{"overlays/multi-provider/deployment.yaml", "multi", true, map[string]string{inject.AnnotationInject: "miaou-prod,miaou-staging"}, ""},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			pod := overlayPod(t, tc.file)
 			want, wantVolumes := strip(&pod)
 			pod.Annotations = tc.ann
+			if tc.inject != "" {
+				// The annotation-only manifest instead of the stripped
+				// overlay.
+				pod = overlayPod(t, tc.inject)
+			}
 			d := defaults
 			d.NativeSidecars = tc.native
 			got, _ := apply(t, d, pod, configData(t, tc.cfg))
