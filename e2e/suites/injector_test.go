@@ -536,7 +536,9 @@ func (s *injectorEnv) failurePolicy(t *testing.T, ctx context.Context) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.c.CoreV1().Pods(harness.Namespace).Delete(context.WithoutCancel(ctx), admitted.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = s.c.CoreV1().Pods(harness.Namespace).Delete(context.WithoutCancel(ctx), admitted.Name, metav1.DeleteOptions{})
+	})
 	if len(admitted.Spec.InitContainers) != 0 || len(admitted.Spec.Containers) != 1 || admitted.Annotations["fedtoken.dev/status"] != "" {
 		t.Errorf("failurePolicy Ignore: the pod was changed although no injector answered: %d init, %d containers", len(admitted.Spec.InitContainers), len(admitted.Spec.Containers))
 	}

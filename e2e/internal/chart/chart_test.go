@@ -215,10 +215,10 @@ func TestOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs := render(t, map[string]any{
-		"image":   map[string]any{"repository": "fedtoken.local/fedtoken-injector", "tag": "e2e", "pullPolicy": "Never"},
-		"sidecar": map[string]any{"image": map[string]any{"repository": "r/s", "digest": "sha256:" + strings.Repeat("a", 64)}, "pullPolicy": "Never"},
-		"webhook": map[string]any{"failurePolicy": "Ignore", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"team": "ai"}}},
-		"providers": map[string]any{"namespaces": []any{"ai-jobs", "batch"}, "config": string(seed)},
+		"image":               map[string]any{"repository": "fedtoken.local/fedtoken-injector", "tag": "e2e", "pullPolicy": "Never"},
+		"sidecar":             map[string]any{"image": map[string]any{"repository": "r/s", "digest": "sha256:" + strings.Repeat("a", 64)}, "pullPolicy": "Never"},
+		"webhook":             map[string]any{"failurePolicy": "Ignore", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"team": "ai"}}},
+		"providers":           map[string]any{"namespaces": []any{"ai-jobs", "batch"}, "config": string(seed)},
 		"podDisruptionBudget": map[string]any{"enabled": false},
 	})
 	if _, ok := objs["PodDisruptionBudget/fedtoken-injector"]; ok {

@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	k8sversion "k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/kubernetes/fake"
 	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestSupportsNativeSidecars(t *testing.T) {
