@@ -219,8 +219,15 @@ func (s *injectorEnv) injectorLogs(t *testing.T, ctx context.Context) {
 		return
 	}
 	for _, p := range pods.Items {
+		st, _ := json.Marshal(p.Status.ContainerStatuses)
+		t.Logf("%s: phase %s, containers %s", p.Name, p.Status.Phase, st)
 		if logs, err := cluster.PodLogs(ctx, s.c, injectorNamespace, p.Name, "injector"); err == nil {
 			t.Logf("%s:\n%s", p.Name, tail(logs, 30))
+		}
+	}
+	if evs, err := s.c.CoreV1().Events(injectorNamespace).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, e := range evs.Items {
+			t.Logf("event %s/%s: %s %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 		}
 	}
 }
