@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -125,12 +126,19 @@ func (s *injectorEnv) install(t *testing.T, ctx context.Context) {
 		i := strings.LastIndex(r, ":")
 		return r[:i], r[i+1:]
 	}
+	api, err := url.Parse(s.e.Cluster.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
 	injRepo, injTag := ref("fedtoken-injector")
 	scRepo, scTag := ref("fedtoken-sidecar")
 	objs, err := chart.Render(chart.Release{Name: injectorRelease, Namespace: injectorNamespace, KubeVersion: v.GitVersion}, map[string]any{
 		"image":     map[string]any{"repository": injRepo, "tag": injTag, "pullPolicy": "Never"},
 		"sidecar":   map[string]any{"image": map[string]any{"repository": scRepo, "tag": scTag}, "pullPolicy": "Never"},
 		"providers": map[string]any{"namespaces": []any{harness.Namespace}, "key": "config.yaml", "config": s.config()},
+		// No kube-proxy: the injector calls the API server where pods
+		// reach it, the issuer's address (in the serving certificate).
+		"apiServer": map[string]any{"host": api.Hostname(), "port": api.Port()},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -220,6 +220,7 @@ func TestOverrides(t *testing.T) {
 		"webhook":             map[string]any{"failurePolicy": "Ignore", "namespaceSelector": map[string]any{"matchLabels": map[string]any{"team": "ai"}}},
 		"providers":           map[string]any{"namespaces": []any{"ai-jobs", "batch"}, "config": string(seed)},
 		"podDisruptionBudget": map[string]any{"enabled": false},
+		"apiServer":           map[string]any{"host": "10.214.0.1", "port": "6443"},
 	})
 	if _, ok := objs["PodDisruptionBudget/fedtoken-injector"]; ok {
 		t.Error("PDB rendered while disabled")
@@ -230,6 +231,13 @@ func TestOverrides(t *testing.T) {
 	if c.Image != "fedtoken.local/fedtoken-injector:e2e" || c.ImagePullPolicy != corev1.PullNever ||
 		args["--sidecar-image"] != "r/s@sha256:"+strings.Repeat("a", 64) || args["--image-pull-policy"] != "Never" {
 		t.Errorf("image %s %s, args %v", c.Image, c.ImagePullPolicy, args)
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	if env["KUBERNETES_SERVICE_HOST"] != "10.214.0.1" || env["KUBERNETES_SERVICE_PORT"] != "6443" {
+		t.Errorf("apiServer values not in the injector's environment: %v", env)
 	}
 	mwc := decode[admissionregistrationv1.MutatingWebhookConfiguration](t, objs, "MutatingWebhookConfiguration/fedtoken-injector")
 	if *mwc.Webhooks[0].FailurePolicy != admissionregistrationv1.Ignore || mwc.Webhooks[0].NamespaceSelector.MatchLabels["team"] != "ai" {
