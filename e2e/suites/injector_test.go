@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
+
+	"helm.sh/helm/v3/pkg/releaseutil"
 
 	"github.com/fedtoken/fedtoken/e2e/cluster"
 	"github.com/fedtoken/fedtoken/e2e/harness"
@@ -146,6 +149,16 @@ func (s *injectorEnv) install(t *testing.T, ctx context.Context) {
 	if _, err := s.c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: injectorNamespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	// In helm's install order (ServiceAccount before Deployment, the
+	// webhook last).
+	order := func(o chart.Object) int {
+		i := slices.Index(releaseutil.InstallOrder, fmt.Sprint(o.Map["kind"]))
+		if i < 0 {
+			return len(releaseutil.InstallOrder)
+		}
+		return i
+	}
+	slices.SortStableFunc(objs, func(a, b chart.Object) int { return order(a) - order(b) })
 	var created []*unstructured.Unstructured
 	t.Cleanup(func() { s.uninstall(t, created) })
 	for _, o := range objs {
