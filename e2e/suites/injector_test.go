@@ -188,7 +188,10 @@ func (s *injectorEnv) install(t *testing.T, ctx context.Context) {
 			return false, wait.NotYet("%v", err)
 		}
 		n := strings.Count(string(w.Webhooks[0].ClientConfig.CABundle), "BEGIN CERTIFICATE")
-		return n == 2, wait.NotYet("%d CAs", n)
+		if n == 2 {
+			return true, nil
+		}
+		return false, wait.NotYet("%d CAs", n)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +448,10 @@ func (s *injectorEnv) deployment(t *testing.T, ctx context.Context) {
 		if err != nil {
 			return false, wait.NotYet("%v", err)
 		}
-		return strings.Contains(logs, `"event":"token"`), wait.NotYet("no token yet")
+		if strings.Contains(logs, `"event":"token"`) {
+			return true, nil
+		}
+		return false, wait.NotYet("no token yet")
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +525,10 @@ func (s *injectorEnv) failurePolicy(t *testing.T, ctx context.Context) {
 		if err != nil {
 			return false, wait.NotYet("%v", err)
 		}
-		return len(pods.Items) == 0, wait.NotYet("%d pods left", len(pods.Items))
+		if len(pods.Items) == 0 {
+			return true, nil
+		}
+		return false, wait.NotYet("%d pods left", len(pods.Items))
 	}); err != nil {
 		t.Fatal(err)
 	}
