@@ -56,7 +56,7 @@ var Annotations = []Annotation{
 		"The ConfigMap, in the pod's namespace, holding the sidecar's config (an opencode.json or native file). Mounted read-only at /etc/fedtoken in the sidecar only; the injector reads it at admission to find each provider's issuer and token path. Only names the injector is allowed to read (`--config-map`) are accepted."},
 	{AnnotationBaseURLEnv, "OPENAI_BASE_URL or miaou-prod=OPENAI_BASE_URL,miaou-staging=STAGING_URL", "`FEDTOKEN_BASE_URL_<ID>` (id upper-cased, other characters `_`)",
 		"Name of the environment variable that receives each provider's proxy URL (`http://127.0.0.1:<port>`) in the app containers. A bare name is allowed with one provider only. A variable the container already sets is left as it is."},
-	{AnnotationContainers, "runner,worker", "every container except the sidecar",
+	{AnnotationContainers, "runner,worker", "every entry of `containers` (init containers get none)",
 		"The app containers that get the base-URL variables (and, in container mode, the quit file)."},
 	{AnnotationAudience, "https://idp.example.com or miaou-prod=https://a,miaou-staging=https://b", "the provider's issuer",
 		"The audience of the projected token instead of the issuer (IdPs that expect their client id or a fixed audience)."},
