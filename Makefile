@@ -94,7 +94,9 @@ lint: $(TOOLS_DIR)/staticcheck $(RELEASE_TOOL)
 
 # Dependencies flow one way (docs/architecture.md): core needs only the
 # standard library, x/oauth2, x/sync, x/sys and a YAML decoder; mockidp is an
-# independent oracle and never imports core.
+# independent oracle and never imports core; the injector (the one module
+# that talks to the Kubernetes API) uses only core of our modules, and no
+# other shipped module links client-go.
 CORE_ALLOWED_DEPS := golang.org/x/oauth2 golang.org/x/sync golang.org/x/sys sigs.k8s.io/yaml go.yaml.in/yaml
 .PHONY: check-deps
 check-deps:
@@ -103,7 +105,11 @@ check-deps:
 		if [ -n "$$bad" ]; then echo "core must not depend on:"; echo "$$bad"; exit 1; fi
 	@if (cd mockidp && $(GO) list -deps ./... | grep -q '^github.com/fedtoken/fedtoken/core'); then \
 		echo "mockidp must not import core"; exit 1; fi
-	@echo "check-deps: core and mockidp dependencies are as designed"
+	@bad=$$(cd injector && $(GO) list -deps ./... | grep -E '^github.com/fedtoken/fedtoken/(cli|sidecar|mockidp|e2e|release)(/|$$)' || true); \
+		if [ -n "$$bad" ]; then echo "injector may use only core of our modules, not:"; echo "$$bad"; exit 1; fi
+	@bad=$$(for d in core cli sidecar mockidp; do (cd $$d && $(GO) list -deps ./... | grep -E '^(github.com/fedtoken/fedtoken/injector|k8s.io/client-go)(/|$$)'); done || true); \
+		if [ -n "$$bad" ]; then echo "only the injector (and e2e) may depend on the injector or client-go:"; echo "$$bad" | sort -u; exit 1; fi
+	@echo "check-deps: core, mockidp and injector dependencies are as designed"
 
 # `make build`: every command for this machine into bin/ — static, stripped,
 # -trimpath, version-stamped: the same build as the release binaries

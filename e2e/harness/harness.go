@@ -54,7 +54,8 @@ type Env struct {
 	DexClientSecret        string
 
 	// Images maps an image name (fedtoken, fedtoken-sidecar,
-	// fedtoken-mockidp) to the reference loaded into the node.
+	// fedtoken-injector, fedtoken-mockidp) to the reference loaded into the
+	// node.
 	Images map[string]string
 
 	RepoRoot  string
@@ -286,7 +287,7 @@ func (e *Env) loadImages(ctx context.Context) error {
 	if dir == "" {
 		dir = filepath.Join(e.RepoRoot, "bin", "images")
 	}
-	for _, name := range []string{"fedtoken", "fedtoken-sidecar", "fedtoken-mockidp"} {
+	for _, name := range []string{"fedtoken", "fedtoken-sidecar", "fedtoken-injector", "fedtoken-mockidp"} {
 		tar := filepath.Join(dir, name+".tar")
 		if _, err := os.Stat(tar); err != nil {
 			continue

@@ -25,6 +25,21 @@ type Command struct {
 	VersionArg []string // arguments that print "<name> <version>…"
 	ImageEnv   []string // environment of its image
 	Released   bool     // released (binaries for every platform, a published image)
+	LinuxOnly  bool     // released for Linux only (it runs in a cluster)
+}
+
+// Platforms are the platforms among all that c is built for.
+func (c Command) Platforms(all []Platform) []Platform {
+	if !c.LinuxOnly {
+		return all
+	}
+	var out []Platform
+	for _, p := range all {
+		if p.OS == "linux" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Commands are the project's binaries.
@@ -43,6 +58,13 @@ var Commands = []Command{
 		VersionVar: "github.com/fedtoken/fedtoken/sidecar/internal/app.buildVersion",
 		VersionArg: []string{"--version"},
 		Released:   true,
+	},
+	// The admission webhook: it runs in a cluster, so Linux only.
+	{
+		Name: "fedtoken-injector", Module: "injector", Package: "./cmd/fedtoken-injector",
+		VersionVar: "github.com/fedtoken/fedtoken/injector/internal/app.buildVersion",
+		VersionArg: []string{"--version"},
+		Released:   true, LinuxOnly: true,
 	},
 	// The test IdP: built for `make demo` and the e2e image, not released.
 	{Name: "fedtoken-mockidp", Module: "mockidp", Package: "./cmd/fedtoken-mockidp"},

@@ -78,7 +78,7 @@ func Snapshot(ctx context.Context, o Options) error {
 		if !c.Released {
 			continue
 		}
-		for _, p := range o.platforms() {
+		for _, p := range c.Platforms(o.platforms()) {
 			out := filepath.Join(o.Dist, BinaryName(c, p))
 			fmt.Fprintf(o.Log, "dist: build %s\n", filepath.Base(out))
 			if err := Build(ctx, o.Root, c, p, o.Stamp, out); err != nil {

@@ -41,7 +41,7 @@ func Verify(ctx context.Context, o Options) error {
 		if !c.Released {
 			continue
 		}
-		for _, p := range o.platforms() {
+		for _, p := range c.Platforms(o.platforms()) {
 			name := BinaryName(c, p)
 			for _, f := range []string{name, name + ".spdx.json"} {
 				if !slices.Contains(listed, f) {

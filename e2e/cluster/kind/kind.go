@@ -168,6 +168,11 @@ kubeadmConfigPatches:
       service-account-jwks-uri: %s/openid/v1/jwks
       api-audiences: %s
       anonymous-auth: "true"
+      # No kube-proxy runs with the local node image, so a Service's
+      # ClusterIP leads nowhere the run created: the API server calls
+      # webhooks (fedtoken-injector) at the Service's endpoints, pod IPs on
+      # the node's bridge.
+      enable-aggregator-routing: "true"
 `, c.issuer, c.issuer, c.issuer)
 	if c.localImage() {
 		fmt.Fprintf(&b, `  etcd:
