@@ -21,12 +21,14 @@ import (
 	"github.com/fedtoken/fedtoken/e2e/cluster"
 	"github.com/fedtoken/fedtoken/e2e/internal/netns"
 	"github.com/fedtoken/fedtoken/e2e/internal/proc"
+	"github.com/fedtoken/fedtoken/e2e/peers"
 )
 
 // Isolate runs the local backend in a network namespace of its own. Called
 // first thing by a test binary (the suites' TestMain), it creates a
 // namespace named fedtoken-e2e-<pid> with only loopback in it, runs this
-// same binary again inside it with the same arguments, and returns that
+// same binary again inside it with the same arguments (netns.Command), and
+// returns that
 // run's exit code with ran set. Everything the run starts — etcd, the
 // Kubernetes components, containerd and its CNI bridge, Keycloak, Dex,
 // mockidp — and every connection the tests make then live in that
@@ -56,6 +58,9 @@ func Isolate(o Options) (code int, ran bool, err error) {
 		return 0, false, err
 	}
 	logf := c.o.Logf
+	if m := peers.Missing("/usr/sbin/ip", netns.Nsenter); len(m) > 0 {
+		return 0, false, fmt.Errorf("local: missing %s (iproute2, util-linux): %s", strings.Join(m, ", "), peers.InstallHint)
+	}
 	ctx := context.Background()
 	for _, n := range netns.RemoveStale(ctx) {
 		logf("local: deleted network namespace %s of a run that died", n)
@@ -64,8 +69,8 @@ func Isolate(o Options) (code int, ran bool, err error) {
 	if err := netns.Create(ctx, name); err != nil {
 		return 0, false, &cluster.UnavailableError{Backend: "local", Reason: fmt.Sprintf(
 			"cannot create its network namespace (%v). The local backend runs every component, IdP and test connection "+
-				"in a network namespace of its own: it needs /usr/sbin/ip (iproute2), CAP_SYS_ADMIN and a kernel with network "+
-				"namespaces (CONFIG_NET_NS); on a host without them use E2E_CLUSTER=kind", err)}
+				"in a network namespace of its own: it needs CAP_SYS_ADMIN and a kernel with network namespaces "+
+				"(CONFIG_NET_NS); on a host without them use E2E_CLUSTER=kind", err)}
 	}
 	defer func() {
 		// What the inner run could not stop (it was killed) dies now, and
@@ -85,7 +90,7 @@ func Isolate(o Options) (code int, ran bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("local: %w", err)
 	}
-	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd := netns.Command(name, exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), netns.Env+"="+name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -94,26 +99,32 @@ func Isolate(o Options) (code int, ran bool, err error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// Pdeathsig fires when the thread that started the inner run exits:
+	// keep this goroutine on it until the run is over.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		return 0, false, fmt.Errorf("local: run the suites in network namespace %s: %w", name, err)
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	runErr := netns.Run(name, cmd, func(p *os.Process) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(2 * time.Second)
-			defer tick.Stop()
-			for {
-				w.check()
-				select {
-				case s := <-sigs:
-					_ = p.Signal(s) // the inner run handles it as this binary would
-				case <-tick.C:
-				case <-stop:
-					return
-				}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			w.check()
+			select {
+			case s := <-sigs:
+				_ = cmd.Process.Signal(s) // the inner run handles it as this binary would
+			case <-tick.C:
+			case <-stop:
+				return
 			}
-		}()
-	})
+		}
+	}()
+	runErr := cmd.Wait()
 	close(stop)
 	wg.Wait()
 	w.check()

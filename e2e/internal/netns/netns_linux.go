@@ -8,18 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // IDOf reads the namespace a path refers to: /proc/<pid>/ns/net or Path(name).
 func IDOf(path string) (ID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
 		return ID{}, fmt.Errorf("netns: stat %s: %w", path, err)
 	}
 	return ID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
@@ -70,36 +67,21 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// Run starts cmd inside the named namespace, calls started with its
-// process, and waits for it to exit. Only the new process and what it
-// starts are inside; this process stays where it is. The OS thread that
-// starts cmd enters the namespace and is discarded afterwards, and it lives
-// until cmd exits, so a Pdeathsig set in cmd.SysProcAttr fires only when
-// this process dies.
-func Run(name string, cmd *exec.Cmd, started func(*os.Process)) error {
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: a locked goroutine that returns takes its thread
-		// with it, so no other goroutine ever runs in the namespace.
-		runtime.LockOSThread()
-		errc <- func() error {
-			f, err := os.Open(Path(name))
-			if err != nil {
-				return fmt.Errorf("netns: %w", err)
-			}
-			err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
-			_ = f.Close()
-			if err != nil {
-				return fmt.Errorf("netns: enter %s: %w", name, err)
-			}
-			if err := cmd.Start(); err != nil {
-				return err
-			}
-			started(cmd.Process)
-			return cmd.Wait()
-		}()
-	}()
-	return <-errc
+// Nsenter is util-linux's nsenter, which Command runs.
+const Nsenter = "/usr/bin/nsenter"
+
+// Command returns a command that runs path with args inside the named
+// namespace: nsenter enters the network namespace only, then execs path
+// (same pid, same mounts). Only the new process and what it starts are
+// inside; this process stays where it is.
+//
+// Not `ip netns exec`: it also unshares the mount namespace and mounts a new
+// /sys, which hides the cgroup hierarchy under /sys/fs/cgroup that the
+// kubelet and containerd need. Not setns(2) on a locked thread of this
+// process either: Go may run that goroutine on the main thread, which then
+// stays in the namespace for good.
+func Command(name, path string, args ...string) *exec.Cmd {
+	return exec.Command(Nsenter, append([]string{"--net=" + Path(name), "--", path}, args...)...)
 }
 
 // Inside returns an error unless this process runs in the named namespace

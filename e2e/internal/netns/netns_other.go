@@ -5,7 +5,6 @@ package netns
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 )
 
@@ -26,8 +25,15 @@ func Delete(context.Context, string) error { return errUnsupported }
 // RemoveStale finds nothing off Linux.
 func RemoveStale(context.Context) []string { return nil }
 
-// Run needs Linux.
-func Run(string, *exec.Cmd, func(*os.Process)) error { return errUnsupported }
+// Nsenter is util-linux's nsenter.
+const Nsenter = "/usr/bin/nsenter"
+
+// Command fails to start off Linux.
+func Command(_, path string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Err = errUnsupported
+	return cmd
+}
 
 // Inside needs Linux.
 func Inside(string) error { return errUnsupported }

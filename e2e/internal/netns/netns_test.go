@@ -76,14 +76,10 @@ func TestCreateRunDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	cmd := exec.Command("/bin/sh", "-c", "readlink /proc/self/ns/net && /usr/sbin/ip -o link show")
+	cmd := Command(name, "/bin/sh", "-c", "readlink /proc/self/ns/net && /usr/sbin/ip -o link show")
 	cmd.Stdout = &out
-	var started int
-	if err := Run(name, cmd, func(p *os.Process) { started = p.Pid }); err != nil {
+	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
-	}
-	if started == 0 {
-		t.Fatal("Run did not report the started process")
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if lines[0] != want.String() {
