@@ -28,11 +28,11 @@ import (
 // first thing by a test binary (the suites' TestMain), it creates a
 // namespace named fedtoken-e2e-<pid> with only loopback in it, runs this
 // same binary again inside it with the same arguments (netns.Command), and
-// returns that
-// run's exit code with ran set. Everything the run starts — etcd, the
-// Kubernetes components, containerd and its CNI bridge, Keycloak, Dex,
-// mockidp — and every connection the tests make then live in that
-// namespace; outside it nothing listens and no interface or route is added.
+// returns that run's exit code with ran set. Everything the run starts —
+// etcd, the Kubernetes components, containerd and its CNI bridge,
+// Keycloak, Dex, mockidp — and every connection the tests make then live in
+// that namespace; outside it nothing listens and no interface or route is
+// added.
 //
 // While the inner run goes on, Isolate checks every two seconds, from the
 // host's namespace, that no process of the run is in the host's namespace
