@@ -34,7 +34,9 @@ type Cluster interface {
 	CAFile() string
 	// HostAddress is an address of this machine that both the harness and
 	// pods reach: IdPs that pods call listen on it. It belongs to a network
-	// the harness created (never the machine's own uplink).
+	// the harness created (never the machine's own uplink): the local
+	// backend's bridge in the run's network namespace, or kind's docker
+	// network.
 	HostAddress() string
 
 	// LoadImage imports an image tarball (docker or OCI archive) into the

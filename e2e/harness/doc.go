@@ -12,6 +12,11 @@
 //	E2E_KEEP_WORKDIR     non-empty: keep the local cluster's work dir
 //	FEDTOKEN_E2E_CACHE   where install-peers.sh put the peers (default /var/cache/fedtoken-e2e)
 //	E2E_IMAGES           directory of image tarballs to load (default <repo>/bin/images)
+//	E2E_POD_SUBNET       the local backend's bridge subnet (default 10.213.0.0/24)
+//	E2E_NETNS            set by Isolate: the local run's network namespace
+//
+// For the local backend, TestMain calls Isolate first: the suites then run
+// in a network namespace of their own (see cluster/local.Isolate).
 //
 // Everything but this file needs the build tag e2e.
 package harness

@@ -65,6 +65,18 @@ type Env struct {
 	lock      *runLock
 }
 
+// Isolate gives the local backend a network namespace of its own
+// (local.Isolate): for E2E_CLUSTER=local (the default) it runs this test
+// binary again inside a new namespace and returns that run's exit code with
+// ran set. For kind, and in the run inside the namespace, ran is false and
+// the caller goes on to Setup. Call it first in TestMain.
+func Isolate(logf func(string, ...any)) (code int, ran bool, err error) {
+	if b := os.Getenv("E2E_CLUSTER"); b != "" && b != "local" {
+		return 0, false, nil
+	}
+	return local.Isolate(local.Options{PodSubnet: os.Getenv("E2E_POD_SUBNET"), Logf: logf})
+}
+
 // Setup starts the environment. A cluster.UnavailableError means this
 // machine cannot run the selected backend: suites skip with its reason.
 // On any other error Setup has already collected logs and stopped what it

@@ -23,12 +23,30 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(run(m))
+	// The local backend runs this binary again inside a network namespace
+	// of its own; this process only waits for it and watches the host's.
+	code, ran, err := harness.Isolate(logf)
+	if ran {
+		os.Exit(code)
+	}
+	os.Exit(run(m, err))
 }
 
-func run(m *testing.M) int {
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// run sets up the environment and runs the tests; isolateErr is
+// harness.Isolate's error, if any.
+func run(m *testing.M, isolateErr error) int {
+	if reason, ok := cluster.IsUnavailable(isolateErr); ok {
+		skipReason = reason
+		logf("e2e: every suite skips: %s", reason)
+		return m.Run()
+	}
+	if isolateErr != nil {
+		logf("e2e: %v", isolateErr)
+		return 1
 	}
 	// Start-up deadline: a cold first Keycloak start augments its
 	// distribution, which takes minutes on two busy cores.

@@ -33,9 +33,11 @@ import (
 type Options struct {
 	Peers   peers.Layout
 	WorkDir string // default: a new /tmp/fedtoken-e2e-* directory, removed by Stop
-	Bridge  string // default "fedtoken0"
+	Bridge  string // default "fedtoken0", in the run's network namespace
 	// PodSubnet is the bridge's /24 (or larger); its first address is the
 	// bridge gateway, the node address and HostAddress. Default 10.213.0.0/24.
+	// It exists only inside the run's network namespace, so it cannot clash
+	// with the host's routes.
 	PodSubnet   string
 	ServiceCIDR string // default 10.214.0.0/24 (no kube-proxy runs; the API server needs one)
 	NodeName    string // default "fedtoken-e2e"
@@ -112,7 +114,8 @@ func (c *Cluster) Issuer() string { return c.issuer }
 // CAFile implements cluster.Cluster.
 func (c *Cluster) CAFile() string { return c.caFile }
 
-// HostAddress implements cluster.Cluster: the bridge gateway, also the node IP.
+// HostAddress implements cluster.Cluster: the bridge gateway, also the node
+// IP, in the run's network namespace (where the tests run too).
 func (c *Cluster) HostAddress() string { return c.nodeIP.String() }
 
 // WorkDir is where configs, data and logs of this run live.

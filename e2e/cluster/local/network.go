@@ -10,32 +10,25 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/e2e/internal/netns"
 )
 
-// startNetwork creates the harness bridge with the node address. Pods join
-// it through the CNI bridge plugin; IdPs the pods call listen on its address.
-// A leftover bridge of the same name (an earlier run that was killed) is
-// replaced; a route to the subnet through any other device is refused.
+// startNetwork creates the harness bridge with the node address, in the
+// run's own network namespace (Isolate made it; the process must be inside
+// it, so the bridge can never land in the host's namespace). Pods join the
+// bridge through the CNI bridge plugin; IdPs the pods call listen on its
+// address. The namespace is new, so no leftover bridge or route is in it.
 func (c *Cluster) startNetwork(ctx context.Context) error {
-	c.netns0 = listNetns()
-	_, subnet, _ := net.ParseCIDR(c.o.PodSubnet)
-	out, err := ipCmd(ctx, "-o", "route", "show", "to", "match", subnet.IP.String())
-	if err != nil {
+	name := os.Getenv(netns.Env)
+	if name == "" {
+		return fmt.Errorf("not inside a network namespace of its own: the local backend runs in one (%s is empty); start it through local.Isolate, as the suites' TestMain does", netns.Env)
+	}
+	if err := netns.Inside(name); err != nil {
 		return err
 	}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if line == "" || strings.HasPrefix(line, "default ") {
-			continue
-		}
-		if !strings.Contains(line, " dev "+c.o.Bridge) {
-			return fmt.Errorf("pod subnet %s is already routed on this machine (%q): set another PodSubnet (E2E_POD_SUBNET)", c.o.PodSubnet, line)
-		}
-	}
-	if _, err := net.InterfaceByName(c.o.Bridge); err == nil {
-		if _, err := ipCmd(ctx, "link", "del", c.o.Bridge); err != nil {
-			return err
-		}
-	}
+	c.netns0 = listNetns()
+	_, subnet, _ := net.ParseCIDR(c.o.PodSubnet)
 	ones, _ := subnet.Mask.Size()
 	for _, args := range [][]string{
 		{"link", "add", "name", c.o.Bridge, "type", "bridge"},

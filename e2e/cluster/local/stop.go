@@ -22,7 +22,8 @@ import (
 // Stop implements cluster.Cluster. It removes every pod first (so the
 // kubelet unmounts volumes and the CNI plugin releases namespaces), stops
 // the components in reverse order, then cleans what a crash could leave:
-// shims, mounts under the work dir, the bridge.
+// shims, mounts under the work dir, the bridge. (The network namespace it
+// all ran in is Isolate's to delete.)
 func (c *Cluster) Stop(ctx context.Context) error {
 	var errs []error
 	if c.client != nil && c.running("kubelet") {
