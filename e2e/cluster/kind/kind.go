@@ -65,6 +65,7 @@ type Cluster struct {
 	node     string // the control-plane container
 	nodeIP   string // its address on Network
 	routed   bool   // PodSubnet is routed to nodeIP
+	guarded  bool   // guardEgress's rules are in place
 	cfg      *rest.Config
 	client   kubernetes.Interface
 	created  bool
@@ -204,6 +205,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return err
 	}
 	if err := c.ensureNetwork(ctx); err != nil {
+		return err
+	}
+	if err := c.guardEgress(ctx); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(c.hostAddr, "0"))
@@ -389,6 +393,9 @@ func (c *Cluster) routePods(ctx context.Context) error {
 // (it holds nothing once the containers are gone).
 func (c *Cluster) Stop(context.Context) error {
 	if !c.created {
+		if c.guarded {
+			c.unguardEgress()
+		}
 		return nil
 	}
 	if os.Getenv("E2E_KEEP_CLUSTER") != "" {
@@ -397,6 +404,10 @@ func (c *Cluster) Stop(context.Context) error {
 	}
 	if c.routed {
 		_ = exec.Command("ip", "route", "del", PodSubnet, "via", c.nodeIP).Run()
+	}
+	if c.guarded {
+		c.o.Logf("kind: the egress guard refused %s packets bound off the run's networks", c.refusedEgress())
+		c.unguardEgress()
 	}
 	if err := c.provider.Delete(c.o.Name, ""); err != nil {
 		return fmt.Errorf("kind: delete cluster %s: %w", c.o.Name, err)
