@@ -359,39 +359,20 @@ func (s *injectorEnv) checkTokens(t *testing.T, ctx context.Context, pod string)
 
 func (s *injectorEnv) waitJobPod(t *testing.T, ctx context.Context, job string) *corev1.Pod {
 	t.Helper()
-	err := wait.Until(ctx, "job "+job+" Complete", 3*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-		j, err := s.c.BatchV1().Jobs(harness.Namespace).Get(ctx, job, metav1.GetOptions{})
-		if err != nil {
-			return false, wait.NotYet("%v", err)
-		}
-		for _, c := range j.Status.Conditions {
-			if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobComplete {
-				return true, nil
-			}
-			if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobFailed {
-				return false, fmt.Errorf("job failed: %s: %s", c.Reason, c.Message)
-			}
-		}
-		return false, wait.NotYet("active=%d succeeded=%d failed=%d", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
-	})
-	pods, perr := s.c.CoreV1().Pods(harness.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
-	if err != nil {
-		if perr == nil {
-			for _, p := range pods.Items {
-				for _, ctr := range []string{"fedtoken", "app"} {
-					if logs, lerr := cluster.PodLogs(ctx, s.c, harness.Namespace, p.Name, ctr); lerr == nil {
-						t.Logf("%s/%s:\n%s", p.Name, ctr, redactJWTs(tail(logs, 20)))
-					}
+	pods := waitJobPods(t, ctx, s.c, harness.Namespace, job, 3*time.Minute, func(pods []corev1.Pod) {
+		for _, p := range pods {
+			for _, ctr := range []string{"fedtoken", "app"} {
+				if logs, lerr := cluster.PodLogs(ctx, s.c, harness.Namespace, p.Name, ctr); lerr == nil {
+					t.Logf("%s/%s:\n%s", p.Name, ctr, redactJWTs(tail(logs, 20)))
 				}
 			}
 		}
 		s.injectorLogs(t, ctx)
-		t.Fatal(err)
+	})
+	if len(pods) != 1 {
+		t.Fatalf("pods of job %s: %d found, want 1", job, len(pods))
 	}
-	if perr != nil || len(pods.Items) != 1 {
-		t.Fatalf("pods of job %s: %v (%d found)", job, perr, len(pods.Items))
-	}
-	return &pods.Items[0]
+	return &pods[0]
 }
 
 func (s *injectorEnv) job(t *testing.T, ctx context.Context) {

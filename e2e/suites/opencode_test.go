@@ -329,34 +329,12 @@ func (o *ocEnv) apply(t *testing.T, ctx context.Context, objs []runtime.Object) 
 // shows the containers' logs.
 func (o *ocEnv) jobPod(t *testing.T, ctx context.Context, job string) *corev1.Pod {
 	t.Helper()
-	err := wait.Until(ctx, "job "+ocNamespace+"/"+job+" Complete", 4*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-		j, err := o.c.BatchV1().Jobs(ocNamespace).Get(ctx, job, metav1.GetOptions{})
-		if err != nil {
-			return false, wait.NotYet("%v", err)
+	pods := waitJobPods(t, ctx, o.c, ocNamespace, job, 4*time.Minute, func(pods []corev1.Pod) {
+		for _, p := range pods {
+			o.dumpLogs(t, ctx, &p)
 		}
-		for _, c := range j.Status.Conditions {
-			if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobComplete {
-				return true, nil
-			}
-			if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobFailed {
-				return false, fmt.Errorf("job failed: %s: %s", c.Reason, c.Message)
-			}
-		}
-		return false, wait.NotYet("active=%d succeeded=%d failed=%d", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
 	})
-	pods, perr := o.c.CoreV1().Pods(ocNamespace).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
-	if err != nil {
-		if perr == nil {
-			for _, p := range pods.Items {
-				o.dumpLogs(t, ctx, &p)
-			}
-		}
-		t.Fatal(err)
-	}
-	if perr != nil || len(pods.Items) == 0 {
-		t.Fatalf("pods of job %s: %v (%d found)", job, perr, len(pods.Items))
-	}
-	return &pods.Items[len(pods.Items)-1]
+	return &pods[len(pods)-1]
 }
 
 func (o *ocEnv) dumpLogs(t *testing.T, ctx context.Context, p *corev1.Pod) {

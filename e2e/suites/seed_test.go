@@ -242,41 +242,19 @@ func (s *seedEnv) checkAppIssuer(t *testing.T, ctx context.Context, pod, contain
 // finishedJobPod waits for the Job to complete and returns its pod.
 func (s *seedEnv) finishedJobPod(t *testing.T, ctx context.Context, job string) *corev1.Pod {
 	t.Helper()
-	err := wait.Until(ctx, "job "+seedNamespace+"/"+job+" Complete", 3*time.Minute, time.Second, func(ctx context.Context) (bool, error) {
-		j, err := s.c.BatchV1().Jobs(seedNamespace).Get(ctx, job, metav1.GetOptions{})
-		if err != nil {
-			return false, wait.NotYet("%v", err)
-		}
-		for _, c := range j.Status.Conditions {
-			if c.Status != corev1.ConditionTrue {
-				continue
-			}
-			switch c.Type {
-			case batchv1.JobComplete:
-				return true, nil
-			case batchv1.JobFailed:
-				return false, fmt.Errorf("job failed: %s: %s", c.Reason, c.Message)
-			}
-		}
-		return false, wait.NotYet("active=%d succeeded=%d failed=%d", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
-	})
-	pods, perr := s.c.CoreV1().Pods(seedNamespace).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
-	if err != nil {
-		if perr == nil {
-			for _, p := range pods.Items {
-				for _, ctr := range []string{"fedtoken", "runner"} {
-					if logs, lerr := cluster.PodLogs(ctx, s.c, seedNamespace, p.Name, ctr); lerr == nil {
-						t.Logf("%s/%s:\n%s", p.Name, ctr, redactJWTs(tail(logs, 20)))
-					}
+	pods := waitJobPods(t, ctx, s.c, seedNamespace, job, 3*time.Minute, func(pods []corev1.Pod) {
+		for _, p := range pods {
+			for _, ctr := range []string{"fedtoken", "runner"} {
+				if logs, lerr := cluster.PodLogs(ctx, s.c, seedNamespace, p.Name, ctr); lerr == nil {
+					t.Logf("%s/%s:\n%s", p.Name, ctr, redactJWTs(tail(logs, 20)))
 				}
 			}
 		}
-		t.Fatal(err)
+	})
+	if len(pods) != 1 {
+		t.Fatalf("pods of job %s: %d found, want 1", job, len(pods))
 	}
-	if perr != nil || len(pods.Items) != 1 {
-		t.Fatalf("pods of job %s: %v (%d found)", job, perr, len(pods.Items))
-	}
-	p := pods.Items[0]
+	p := pods[0]
 	if p.Status.Phase != corev1.PodSucceeded {
 		t.Errorf("pod %s phase %s, want Succeeded", p.Name, p.Status.Phase)
 	}
@@ -391,6 +369,42 @@ func TestSeedWorkloads(t *testing.T) {
 
 	t.Run("job-pre-1.29 with the sidecar as an ordinary container", func(t *testing.T) { s.jobPre129(t, ctx) })
 	t.Run("multi-provider at mockidp prod and staging", func(t *testing.T) { s.multiProvider(t, ctx) })
+}
+
+// waitJobPods waits for ns/job to complete and returns its pods. When the
+// Job fails or does not complete in time, it hands the Job's pods to
+// dump (for their logs) and fails t.
+func waitJobPods(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, job string, timeout time.Duration, dump func(pods []corev1.Pod)) []corev1.Pod {
+	t.Helper()
+	err := wait.Until(ctx, "job "+ns+"/"+job+" Complete", timeout, time.Second, func(ctx context.Context) (bool, error) {
+		j, err := c.BatchV1().Jobs(ns).Get(ctx, job, metav1.GetOptions{})
+		if err != nil {
+			return false, wait.NotYet("%v", err)
+		}
+		for _, cond := range j.Status.Conditions {
+			if cond.Status != corev1.ConditionTrue {
+				continue
+			}
+			switch cond.Type {
+			case batchv1.JobComplete:
+				return true, nil
+			case batchv1.JobFailed:
+				return false, fmt.Errorf("job failed: %s: %s", cond.Reason, cond.Message)
+			}
+		}
+		return false, wait.NotYet("active=%d succeeded=%d failed=%d", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
+	})
+	pods, perr := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
+	if err != nil {
+		if perr == nil {
+			dump(pods.Items)
+		}
+		t.Fatal(err)
+	}
+	if perr != nil || len(pods.Items) == 0 {
+		t.Fatalf("pods of job %s/%s: %v (%d found)", ns, job, perr, len(pods.Items))
+	}
+	return pods.Items
 }
 
 // waitCronJobJob waits for the CronJob name in ns to start a Job and
