@@ -5,6 +5,7 @@ package kind
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -36,6 +37,13 @@ func (c *Cluster) guardEgress(ctx context.Context) error {
 			return err
 		}
 	}
+	// Where refused packets were headed goes to the kernel log (read back by
+	// refusedEgress); a kernel without the LOG target only loses that detail.
+	c.logPrefix = fmt.Sprintf("ft-e2e-egress-%d: ", os.Getpid())
+	if err := run("-A", egressChain, "-m", "limit", "--limit", "20/second", "-j", "LOG", "--log-prefix", c.logPrefix); err != nil {
+		c.o.Logf("kind: egress guard: no LOG rule (%v); refused packets are counted only", err)
+		c.logPrefix = ""
+	}
 	if err := run("-A", egressChain, "-j", "REJECT", "--reject-with", "icmp-port-unreachable"); err != nil {
 		return err
 	}
@@ -48,18 +56,66 @@ func (c *Cluster) guardEgress(ctx context.Context) error {
 	return nil
 }
 
-// refusedEgress is how many packets the guard has refused so far.
+// refusedEgress says how many packets the guard has refused so far and,
+// from the kernel log, where the first of them were headed.
 func (c *Cluster) refusedEgress() string {
 	out, err := exec.Command("iptables", "-w", "-L", egressChain, "-v", "-n", "-x").Output()
 	if err != nil {
 		return "unknown"
 	}
+	n := "unknown"
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 2 && f[2] == "REJECT" {
-			return f[0]
+			n = f[0]
 		}
 	}
-	return "unknown"
+	if c.logPrefix == "" || n == "0" {
+		return n
+	}
+	klog, err := exec.Command("dmesg").Output()
+	if err != nil {
+		return n
+	}
+	count := map[string]int{}
+	var order []string
+	for _, line := range strings.Split(string(klog), "\n") {
+		if !strings.Contains(line, c.logPrefix) {
+			continue
+		}
+		var src, dst, proto, port string
+		for _, f := range strings.Fields(line) {
+			switch k, v, _ := strings.Cut(f, "="); k {
+			case "SRC":
+				src = v
+			case "DST":
+				dst = v
+			case "PROTO":
+				proto = v
+			case "DPT":
+				port = v
+			}
+		}
+		key := src + " -> " + dst + ":" + port + "/" + proto
+		if count[key] == 0 {
+			order = append(order, key)
+		}
+		count[key]++
+	}
+	if len(order) == 0 {
+		return n
+	}
+	var b strings.Builder
+	for i, k := range order {
+		if i == 10 {
+			fmt.Fprintf(&b, ", … (%d more)", len(order)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s ×%d", k, count[k])
+	}
+	return n + " (logged: " + b.String() + ")"
 }
 
 // unguardEgress removes the rules (also those of a run that was killed).

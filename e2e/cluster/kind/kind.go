@@ -54,21 +54,22 @@ type Options struct {
 
 // Cluster is the kind backend of cluster.Cluster.
 type Cluster struct {
-	o        Options
-	provider *kindcluster.Provider
-	workDir  string
-	apiPort  int
-	issuer   string
-	caFile   string
-	hostAddr string
-	subnet   string
-	node     string // the control-plane container
-	nodeIP   string // its address on Network
-	routed   bool   // PodSubnet is routed to nodeIP
-	guarded  bool   // guardEgress's rules are in place
-	cfg      *rest.Config
-	client   kubernetes.Interface
-	created  bool
+	o         Options
+	provider  *kindcluster.Provider
+	workDir   string
+	apiPort   int
+	issuer    string
+	caFile    string
+	hostAddr  string
+	subnet    string
+	node      string // the control-plane container
+	nodeIP    string // its address on Network
+	routed    bool   // PodSubnet is routed to nodeIP
+	guarded   bool   // guardEgress's rules are in place
+	logPrefix string // guardEgress's kernel-log prefix ("" without a LOG rule)
+	cfg       *rest.Config
+	client    kubernetes.Interface
+	created   bool
 }
 
 var _ cluster.Cluster = (*Cluster)(nil)
