@@ -86,7 +86,11 @@ func (s *Session) GOPROXY() string {
 // Env returns base with the variables that make the go command resolve our
 // modules from the proxy: GOWORK=off, GOPROXY, GOMODCACHE, GONOSUMDB (our
 // modules are not in the checksum database; their go.sum lines come from
-// the proxy) and GOFLAGS plus extraFlags.
+// the proxy), GOFLAGS plus extraFlags, and GODEBUG with goindex=0: the go
+// command indexes a module-cache directory once, by its path, as if its
+// contents could never change, while a persistent session cache holds our
+// modules at the same path and version with new contents each time (a
+// package added to core was "not found" by the next session).
 func (s *Session) Env(base []string, extraFlags ...string) []string {
 	nosum := s.Modules[0].Path
 	for _, m := range s.Modules[1:] {
@@ -96,11 +100,17 @@ func (s *Session) Env(base []string, extraFlags ...string) []string {
 		nosum = v + "," + nosum
 	}
 	flags := strings.TrimSpace(strings.Join(append([]string{s.goEnv["GOFLAGS"], "-modcacherw"}, extraFlags...), " "))
+	godebug := "goindex=0"
+	for _, kv := range base {
+		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok && v != "" {
+			godebug = v + "," + godebug
+		}
+	}
 	env := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
-		return slices.Contains([]string{"GOWORK", "GOPROXY", "GOMODCACHE", "GONOSUMDB", "GOFLAGS"}, k)
+		return slices.Contains([]string{"GOWORK", "GOPROXY", "GOMODCACHE", "GONOSUMDB", "GOFLAGS", "GODEBUG"}, k)
 	})
-	return append(env, "GOWORK=off", "GOPROXY="+s.GOPROXY(), "GOMODCACHE="+s.ModCache, "GONOSUMDB="+nosum, "GOFLAGS="+flags)
+	return append(env, "GOWORK=off", "GOPROXY="+s.GOPROXY(), "GOMODCACHE="+s.ModCache, "GONOSUMDB="+nosum, "GOFLAGS="+flags, "GODEBUG="+godebug)
 }
 
 // ModFile writes a copy of m's go.mod and go.sum, the go.sum completed with
