@@ -136,6 +136,14 @@ func Outside(name string, forbidden ID) (members []int, outside []Proc) {
 	return members, outside
 }
 
+// Entering reports whether p is the nsenter that launches a run (pid
+// launcher) and has not yet entered the namespace: it carries the run's
+// environment from its start but is in the host's namespace until its
+// setns, after which it execs the run and its name changes.
+func (p Proc) Entering(launcher int) bool {
+	return p.Pid == launcher && p.Comm == filepath.Base(Nsenter)
+}
+
 func ip(ctx context.Context, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "/usr/sbin/ip", args...)

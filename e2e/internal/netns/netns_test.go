@@ -4,8 +4,11 @@ package netns
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,6 +47,40 @@ func TestOutsideFindsMarkedProcessesInTheForbiddenNamespace(t *testing.T) {
 	}
 	if _, outside := Outside(name, ID{}); len(outside) != 0 {
 		t.Fatalf("outside of an unrelated namespace = %v; want none", outside)
+	}
+}
+
+// The launcher is still named nsenter before it enters the namespace: that
+// one process, and only while it has that name, is not a breach.
+func TestEnteringExemptsOnlyTheLauncherBeforeItEnters(t *testing.T) {
+	name := "unit-" + Name(os.Getpid())
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	launcherPath := filepath.Join(t.TempDir(), filepath.Base(Nsenter)) // comm is the name exec'd
+	if err := os.Symlink(sleep, launcherPath); err != nil {
+		t.Fatal(err)
+	}
+	launcher := startProc(t, launcherPath, Env+"="+name)
+	other := startProc(t, sleep, Env+"="+name)
+	self, err := Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outside := Outside(name, self)
+	byPid := map[int]Proc{}
+	for _, p := range outside {
+		byPid[p.Pid] = p
+	}
+	if p, ok := byPid[launcher]; !ok || p.Comm != "nsenter" || !p.Entering(launcher) {
+		t.Fatalf("launcher %d: %+v, %v; want reported as nsenter and Entering", launcher, p, ok)
+	}
+	if p := byPid[launcher]; p.Entering(other) {
+		t.Fatalf("%+v is Entering for launcher %d, which is another process", p, other)
+	}
+	if p, ok := byPid[other]; !ok || p.Entering(other) {
+		t.Fatalf("sleep %d: %+v, %v; want reported and not Entering (it is not nsenter)", other, p, ok)
 	}
 }
 
@@ -101,7 +138,12 @@ func TestCreateRunDelete(t *testing.T) {
 
 func startSleep(t *testing.T, env string) int {
 	t.Helper()
-	cmd := exec.Command("sleep", "60")
+	return startProc(t, "sleep", env)
+}
+
+func startProc(t *testing.T, path, env string) int {
+	t.Helper()
+	cmd := exec.Command(path, "60")
 	cmd.Env = append(os.Environ(), env)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -110,5 +152,18 @@ func startSleep(t *testing.T, env string) int {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	return cmd.Process.Pid
+	// Start returns once the child has switched to its new memory, a moment
+	// before the kernel records where its environment is: until then
+	// /proc/<pid>/environ reads empty.
+	pid := cmd.Process.Pid
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err == nil && hasVar(b, []byte(env)) {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d: %s not in its environment after 10s (%v)", pid, env, err)
+		}
+		runtime.Gosched()
+	}
 }
