@@ -66,6 +66,7 @@ func run(m *testing.M, isolateErr error) int {
 		return 1
 	}
 	env = e
+	startNaturalRotation(ctx, e)
 	code := m.Run()
 	env.Teardown(context.Background(), code != 0)
 	return code

@@ -4,6 +4,7 @@ package suites
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -80,18 +81,26 @@ func TestKubeletRotatesProjectedToken(t *testing.T) {
 // token path is still the symlink into ..data.
 func readProjected(t *testing.T, dir string) (dataTarget, token string) {
 	t.Helper()
-	link, err := os.Readlink(filepath.Join(dir, "token"))
-	if err != nil || link != "..data/token" {
-		t.Fatalf("token -> %q (%v), want ..data/token", link, err)
-	}
-	dataTarget, err = os.Readlink(filepath.Join(dir, "..data"))
+	dataTarget, token, err := projected(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return dataTarget, token
+}
+
+// projected is readProjected for callers without a *testing.T.
+func projected(dir string) (dataTarget, token string, err error) {
+	link, err := os.Readlink(filepath.Join(dir, "token"))
+	if err != nil || link != "..data/token" {
+		return "", "", fmt.Errorf("%s/token -> %q (%v), want ..data/token", dir, link, err)
+	}
+	if dataTarget, err = os.Readlink(filepath.Join(dir, "..data")); err != nil {
+		return "", "", err
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "token"))
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	issued.Record(string(raw))
-	return dataTarget, strings.TrimSpace(string(raw))
+	return dataTarget, strings.TrimSpace(string(raw)), nil
 }

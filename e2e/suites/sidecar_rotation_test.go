@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,20 +58,6 @@ func probeEvents(logs string) []probeEvent {
 // fails throughout.
 func TestSidecarRotation(t *testing.T) { sidecarRotation(t, false) }
 
-// NaturalRotationEnv turns on TestSidecarNaturalRotation (about 9 minutes;
-// .ci/run sets it for the kind backend).
-const NaturalRotationEnv = "E2E_NATURAL_ROTATION"
-
-// The same as TestSidecarRotation, but nothing forces the rotation: the
-// kubelet itself rewrites the 600 s token when it is about 80 % through its
-// life (about 8 minutes after the pod starts), under the same steady traffic.
-func TestSidecarNaturalRotation(t *testing.T) {
-	if os.Getenv(NaturalRotationEnv) == "" {
-		t.Skipf("takes about 9 minutes: set %s=1 (.ci/run does on the kind backend)", NaturalRotationEnv)
-	}
-	sidecarRotation(t, true)
-}
-
 // sidecarRotation runs the rotation suite; natural leaves the rotation to
 // the kubelet's own schedule instead of restarting it.
 func sidecarRotation(t *testing.T, natural bool) {
@@ -89,74 +74,36 @@ func sidecarRotation(t *testing.T, natural bool) {
 	name := "sidecar-rotation"
 	if natural {
 		// ~80 % of 600 s plus the kubelet's jitter, plus start-up and the checks after.
-		timeout, swapWithin, name = 18*time.Minute, 11*time.Minute, "sidecar-natural-rotation"
+		timeout, swapWithin, name = 18*time.Minute, 11*time.Minute, naturalRotationName
 	}
 	ctx := testContext(t, timeout)
 	c := e.Cluster.Client()
-	realmIssuer := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
-	config := fmt.Sprintf(`providers:
-  keycloak:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-    allowInsecureHTTP: true
-`, realmIssuer, keycloak.FederatedClientID)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}, Data: map[string]string{"config.yaml": config}}
-	if _, err := c.CoreV1().ConfigMaps(harness.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	var first projection
+	if natural && naturalEarly.started {
+		// TestMain created the pod right after setup (see
+		// rotation_natural_test.go): the kubelet's clock has been running.
+		deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
+		select {
+		case <-naturalEarly.done:
+		case <-ctx.Done():
+			t.Fatalf("the pod TestMain created: %v", ctx.Err())
+		}
+		if naturalEarly.err != nil {
+			t.Fatal(naturalEarly.err)
+		}
+		first = naturalEarly.first
+		t.Logf("pod created by TestMain %s ago; its first token was projected into ..data %s", time.Since(naturalEarly.created).Round(time.Second), first.data)
+	} else {
+		if err := createRotationPod(ctx, e, name, sidecarImage); err != nil {
+			t.Fatal(err)
+		}
+		deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
+		var err error
+		if first, err = firstProjection(ctx, e, name); err != nil {
+			t.Fatal(err)
+		}
 	}
-	always := corev1.ContainerRestartPolicyAlways
-	tokenMount := corev1.VolumeMount{Name: "oauth2-token", MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace},
-		Spec: corev1.PodSpec{
-			ServiceAccountName:           harness.ServiceAccount,
-			AutomountServiceAccountToken: new(false),
-			InitContainers: []corev1.Container{{
-				Name:            "fedtoken-sidecar",
-				Image:           sidecarImage,
-				ImagePullPolicy: corev1.PullNever,
-				RestartPolicy:   &always,
-				Args: []string{"--config", "/etc/fedtoken/config.yaml", "--proxy", "keycloak=127.0.0.1:8181",
-					"--health-addr", ":9902", "--log-level", "debug"},
-				Env: []corev1.EnvVar{{Name: "FEDTOKEN_CACHE_DIR", Value: "/tmp/fedtoken-cache"}},
-				StartupProbe: &corev1.Probe{
-					ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(9902)}},
-					PeriodSeconds:    1,
-					FailureThreshold: 120,
-				},
-				VolumeMounts: []corev1.VolumeMount{tokenMount, {Name: "config", MountPath: "/etc/fedtoken", ReadOnly: true}},
-			}},
-			Containers: []corev1.Container{{
-				Name:            "app",
-				Image:           e.Images[harness.ProbeImage],
-				ImagePullPolicy: corev1.PullNever,
-				Args:            []string{"-target", "http://127.0.0.1:8181/v1/models", "-upstream-addr", "127.0.0.1:8080", "-interval", "250ms", "-summary", "2s"},
-			}},
-			Volumes: []corev1.Volume{
-				cluster.ProjectedTokenVolume("oauth2-token", realmIssuer, "token", cluster.MinTokenSeconds),
-				{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
-			},
-		},
-	}
-	if _, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
-	running, err := cluster.WaitPodRunning(ctx, c, harness.Namespace, name, 3*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := e.Cluster.PodVolumeDir(running, "oauth2-token")
-	if err != nil {
-		t.Skipf("cannot read the node's volume from the host: %v", err)
-	}
-	data1, sa1 := readProjected(t, dir)
+	dir, data1, sa1 := first.dir, first.data, first.token
 
 	appEvents := func(ctx context.Context) ([]probeEvent, error) {
 		logs, err := cluster.PodLogs(ctx, c, harness.Namespace, name, "app")
@@ -272,6 +219,86 @@ func sidecarRotation(t *testing.T, natural bool) {
 		t.Errorf("%d app requests failed through the sidecar, e.g. %+v", max(len(failures), last.Failures), failures[:min(len(failures), 3)])
 	}
 	t.Logf("app: %d access tokens, %d failed requests; last summary: %d requests, %d failures", tokens, len(failures), last.Requests, last.Failures)
+}
+
+// createRotationPod creates the rotation suites' ConfigMap and pod: the
+// sidecar (federated client_credentials at Keycloak) as a native sidecar
+// and the app calling through it every 250 ms.
+func createRotationPod(ctx context.Context, e *harness.Env, name, sidecarImage string) error {
+	c := e.Cluster.Client()
+	realmIssuer := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
+	config := fmt.Sprintf(`providers:
+  keycloak:
+    issuer: %s
+    clientId: %s
+    baseURL: http://127.0.0.1:8080
+    authFlow: client_credentials
+    clientAuth:
+      method: federated
+    subjectTokenSource:
+      type: kubernetes_sa
+    allowInsecureHTTP: true
+`, realmIssuer, keycloak.FederatedClientID)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}, Data: map[string]string{"config.yaml": config}}
+	if _, err := c.CoreV1().ConfigMaps(harness.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	always := corev1.ContainerRestartPolicyAlways
+	tokenMount := corev1.VolumeMount{Name: "oauth2-token", MountPath: "/var/run/secrets/tokens/oauth2", ReadOnly: true}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:           harness.ServiceAccount,
+			AutomountServiceAccountToken: new(false),
+			InitContainers: []corev1.Container{{
+				Name:            "fedtoken-sidecar",
+				Image:           sidecarImage,
+				ImagePullPolicy: corev1.PullNever,
+				RestartPolicy:   &always,
+				Args: []string{"--config", "/etc/fedtoken/config.yaml", "--proxy", "keycloak=127.0.0.1:8181",
+					"--health-addr", ":9902", "--log-level", "debug"},
+				Env: []corev1.EnvVar{{Name: "FEDTOKEN_CACHE_DIR", Value: "/tmp/fedtoken-cache"}},
+				StartupProbe: &corev1.Probe{
+					ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(9902)}},
+					PeriodSeconds:    1,
+					FailureThreshold: 120,
+				},
+				VolumeMounts: []corev1.VolumeMount{tokenMount, {Name: "config", MountPath: "/etc/fedtoken", ReadOnly: true}},
+			}},
+			Containers: []corev1.Container{{
+				Name:            "app",
+				Image:           e.Images[harness.ProbeImage],
+				ImagePullPolicy: corev1.PullNever,
+				Args:            []string{"-target", "http://127.0.0.1:8181/v1/models", "-upstream-addr", "127.0.0.1:8080", "-interval", "250ms", "-summary", "2s"},
+			}},
+			Volumes: []corev1.Volume{
+				cluster.ProjectedTokenVolume("oauth2-token", realmIssuer, "token", cluster.MinTokenSeconds),
+				{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
+			},
+		},
+	}
+	_, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	return err
+}
+
+// projection is what the kubelet first projected into a pod's token volume.
+type projection struct {
+	dir, data, token string
+}
+
+// firstProjection waits for the rotation pod to run and reads its token
+// volume from the node.
+func firstProjection(ctx context.Context, e *harness.Env, name string) (projection, error) {
+	running, err := cluster.WaitPodRunning(ctx, e.Cluster.Client(), harness.Namespace, name, 3*time.Minute)
+	if err != nil {
+		return projection{}, err
+	}
+	dir, err := e.Cluster.PodVolumeDir(running, "oauth2-token")
+	if err != nil {
+		return projection{}, fmt.Errorf("cannot read the node's volume from the host: %w", err)
+	}
+	data, token, err := projected(dir)
+	return projection{dir: dir, data: data, token: token}, err
 }
 
 func tail(s string, n int) string {
