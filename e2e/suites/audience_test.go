@@ -214,7 +214,7 @@ func TestSidecarReportsWrongAudience(t *testing.T) {
 	}
 
 	// mockidp logged which check failed.
-	r := mockidpRejection(t, ctx, e, mockidp.Prod, "audience", staging)
+	r := mockidpRejection(t, ctx, e, mockidp.Prod, "", "audience", staging)
 	if r.Outcome != "invalid_client" || r.Grant != "client_credentials" {
 		t.Errorf("mockidp logged %+v, want an invalid_client rejection of client_credentials", r)
 	}

@@ -40,20 +40,23 @@ func mockidpGrant(t *testing.T, ctx context.Context, e *harness.Env, issuer, gra
 	return postToken(t, ctx, e.MockIdP.TokenEndpoint(issuer), form, "", "")
 }
 
-// mockidpRejection waits for mockidp's request log to hold a rejection at
-// issuer's token endpoint whose description contains every string of want,
-// and returns it.
-func mockidpRejection(t *testing.T, ctx context.Context, e *harness.Env, issuer, check string, want ...string) mockidp.Request {
+// mockidpRejection waits for mockidp's request log to hold a rejection of
+// grant ("" for any) at issuer's token endpoint whose description contains
+// every string of want, and returns the newest.
+func mockidpRejection(t *testing.T, ctx context.Context, e *harness.Env, issuer, grant, check string, want ...string) mockidp.Request {
 	t.Helper()
 	var found mockidp.Request
 	what := fmt.Sprintf("mockidp %s to log a %q rejection naming %q", issuer, check, want)
+	if grant != "" {
+		what = fmt.Sprintf("mockidp %s to log a %q rejection of %s naming %q", issuer, check, grant, want)
+	}
 	err := wait.Until(ctx, what, 10*time.Second, 100*time.Millisecond, func(context.Context) (bool, error) {
 		reqs, err := e.MockIdP.Requests()
 		if err != nil {
 			return false, err
 		}
 		for _, r := range slices.Backward(reqs) {
-			if r.Issuer != issuer || r.Endpoint != "token" || r.Check != check {
+			if r.Issuer != issuer || r.Endpoint != "token" || r.Check != check || (grant != "" && r.Grant != grant) {
 				continue
 			}
 			ok := true
@@ -122,7 +125,10 @@ func TestMockIdPTrustsTheClusterIssuer(t *testing.T) {
 					if resp.str("error") != wantErr || !strings.Contains(desc, "audience") || !strings.Contains(desc, aud) {
 						t.Errorf("rejection = %s, want error=%s naming the audience %s", errorBody(resp), wantErr, aud)
 					}
-					r := mockidpRejection(t, ctx, e, issuer, "audience", aud, e.MockIdP.Issuer(issuer))
+					// The same audience was refused for the other grant just
+					// before: match this grant's line, which may be logged a
+					// moment after the answer.
+					r := mockidpRejection(t, ctx, e, issuer, grant, "audience", aud, e.MockIdP.Issuer(issuer))
 					if r.Outcome != wantErr {
 						t.Errorf("logged outcome %q, want %s", r.Outcome, wantErr)
 					}

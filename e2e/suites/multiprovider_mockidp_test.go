@@ -96,6 +96,6 @@ func TestSidecarMultiProviderMockIdP(t *testing.T) {
 			t.Errorf("staging token replayed to prod (%s): %s, want %s naming the audience check", grant, errorBody(resp), wantErr)
 		}
 	}
-	r := mockidpRejection(t, ctx, e, mockidp.Prod, "audience", staging)
+	r := mockidpRejection(t, ctx, e, mockidp.Prod, "", "audience", staging)
 	t.Logf("mockidp prod refused the replayed staging token: %s: %s", r.Outcome, r.Description)
 }
