@@ -68,30 +68,9 @@ func TestSidecarReportsWrongAudience(t *testing.T) {
 	kcIssuer := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
 	prod, staging := e.MockIdP.Issuer(mockidp.Prod), e.MockIdP.Issuer(mockidp.Staging)
 	const name = "audience-pinning"
-	config := fmt.Sprintf(`providers:
-  keycloak:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-      tokenPath: /var/run/secrets/tokens/keycloak/token
-    allowInsecureHTTP: true
-  mockidp:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8081
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-      tokenPath: /var/run/secrets/tokens/mockidp/token
-    allowInsecureHTTP: true
-`, kcIssuer, keycloak.FederatedClientID, prod, mockidp.FederatedClientID)
+	config := "providers:\n" +
+		federatedProvider("keycloak", kcIssuer, keycloak.FederatedClientID, "http://127.0.0.1:8080", "/var/run/secrets/tokens/keycloak/token") +
+		federatedProvider("mockidp", prod, mockidp.FederatedClientID, "http://127.0.0.1:8081", "/var/run/secrets/tokens/mockidp/token")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}, Data: map[string]string{"config.yaml": config}}
 	if _, err := c.CoreV1().ConfigMaps(harness.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

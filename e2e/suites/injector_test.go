@@ -101,18 +101,7 @@ func TestInjector(t *testing.T) {
 // config is the sidecar's config: Keycloak's federated realm, the app's
 // recording upstream as baseURL.
 func (s *injectorEnv) config() string {
-	return fmt.Sprintf(`providers:
-  %s:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-    allowInsecureHTTP: true
-`, injectProvider, s.realmIssuer, keycloak.FederatedClientID)
+	return "providers:\n" + federatedProvider(injectProvider, s.realmIssuer, keycloak.FederatedClientID, "http://127.0.0.1:8080", "")
 }
 
 // install renders the chart with the e2e images and the providers

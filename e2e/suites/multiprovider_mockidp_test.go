@@ -33,19 +33,7 @@ func TestSidecarMultiProviderMockIdP(t *testing.T) {
 		t.Fatal(err)
 	}
 	const name = "multi-provider-mockidp"
-	config := fmt.Sprintf(`providers:
-  prod:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-      tokenPath: /var/run/secrets/tokens/prod/token
-    allowInsecureHTTP: true
-  staging:
+	config := "providers:\n" + federatedProvider("prod", prod, mockidp.FederatedClientID, "http://127.0.0.1:8080", "/var/run/secrets/tokens/prod/token") + fmt.Sprintf(`  staging:
     issuer: %s
     clientId: %s
     baseURL: http://127.0.0.1:8081
@@ -56,7 +44,7 @@ func TestSidecarMultiProviderMockIdP(t *testing.T) {
       type: kubernetes_sa
       tokenPath: /var/run/secrets/tokens/staging/token
     allowInsecureHTTP: true
-`, prod, mockidp.FederatedClientID, staging, mockidp.JWTBearerClientID)
+`, staging, mockidp.JWTBearerClientID)
 	running := runTwoProviderPod(t, ctx, e, name, config, prod, staging, sidecarImage)
 
 	// What mockidp saw from the pod: prod only client_credentials, staging

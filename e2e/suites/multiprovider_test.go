@@ -32,19 +32,7 @@ func TestSidecarMultiProvider(t *testing.T) {
 	prodAud := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
 	stagingAud := e.Dex.Issuer()
 	const name = "multi-provider"
-	config := fmt.Sprintf(`providers:
-  prod:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-      tokenPath: /var/run/secrets/tokens/prod/token
-    allowInsecureHTTP: true
-  staging:
+	config := "providers:\n" + federatedProvider("prod", prodAud, keycloak.FederatedClientID, "http://127.0.0.1:8080", "/var/run/secrets/tokens/prod/token") + fmt.Sprintf(`  staging:
     issuer: %s
     clientId: %s
     clientSecret: %q
@@ -59,7 +47,7 @@ func TestSidecarMultiProvider(t *testing.T) {
     extraParams:
       connector_id: %s
     allowInsecureHTTP: true
-`, prodAud, keycloak.FederatedClientID, stagingAud, dex.ClientID, e.DexClientSecret, dex.ConnectorID)
+`, stagingAud, dex.ClientID, e.DexClientSecret, dex.ConnectorID)
 	running := runTwoProviderPod(t, ctx, e, name, config, prodAud, stagingAud, sidecarImage, "--log-level", "debug")
 
 	// Keycloak saw only the prod path's token as client assertion.

@@ -227,18 +227,7 @@ func sidecarRotation(t *testing.T, natural bool) {
 func createRotationPod(ctx context.Context, e *harness.Env, name, sidecarImage string) error {
 	c := e.Cluster.Client()
 	realmIssuer := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
-	config := fmt.Sprintf(`providers:
-  keycloak:
-    issuer: %s
-    clientId: %s
-    baseURL: http://127.0.0.1:8080
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-    allowInsecureHTTP: true
-`, realmIssuer, keycloak.FederatedClientID)
+	config := "providers:\n" + federatedProvider("keycloak", realmIssuer, keycloak.FederatedClientID, "http://127.0.0.1:8080", "")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}, Data: map[string]string{"config.yaml": config}}
 	if _, err := c.CoreV1().ConfigMaps(harness.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return err
