@@ -28,9 +28,9 @@ func (e *Env) RawSubjectToken(ctx context.Context, p *config.Provider, pr *provi
 	desc := s.String()
 	var tok string
 	switch s.Type {
-	case config.SourceKubernetesSA, config.SourceFile:
+	case subject.TypeKubernetesSA, subject.TypeFile:
 		path := s.TokenPath
-		if s.Type == config.SourceFile {
+		if s.Type == subject.TypeFile {
 			path = s.Path
 		}
 		b, err := readLimited(path)
@@ -42,7 +42,7 @@ func (e *Env) RawSubjectToken(ctx context.Context, p *config.Provider, pr *provi
 			return "", desc, exitcode.New(exitcode.Subject, err)
 		}
 		tok = b
-	case config.SourceEnv:
+	case subject.TypeEnv:
 		tok = e.Getenv(s.Env)
 	default:
 		t, err := pr.Subject().SubjectToken(ctx)
