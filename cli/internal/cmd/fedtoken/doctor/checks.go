@@ -94,12 +94,12 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 		d.r.skip("subject", fmt.Sprintf("authFlow %s with %s client authentication presents no subject token", p.AuthFlow, authName(p)))
 		return true, true
 	}
-	tok, desc, err := d.env.RawSubjectToken(ctx, &p, pr)
+	info, desc, err := d.env.InspectSubject(ctx, &p, pr)
 	if err != nil {
 		d.r.fail("subject", exitcode.Subject, err.Error(), "")
 		return false, true
 	}
-	h, c, err := jwt.Decode(tok)
+	h, c, err := info.Header, info.Claims, info.DecodeError
 	if err != nil {
 		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != grant.TokenTypeJWT &&
 			p.TokenExchange.SubjectTokenType != grant.TokenTypeIDToken {
