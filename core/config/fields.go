@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
@@ -58,7 +59,7 @@ type timing struct {
 	httpTimeout, skew time.Duration
 }
 
-var defaultTiming = timing{httpTimeout: DefaultHTTPTimeout, skew: DefaultTokenExpirySkew}
+var defaultTiming = timing{httpTimeout: oauth.DefaultHTTPTimeout, skew: cache.DefaultSkew}
 
 // readTiming reads httpTimeout(Ms) and tokenExpirySkew(Ms) from o, falling
 // back to def.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
@@ -115,7 +116,7 @@ func TestOpenCodeDefaults(t *testing.T) {
 	want := Provider{
 		ID: "p", Name: "p", Issuer: "https://idp.example.com", ClientID: "c", Scopes: []string{"openid"},
 		AuthFlow: FlowAuthorizationCode, ClientAuth: ClientAuth{OmitClientID: new(false)}, PKCE: new(true),
-		HTTPTimeout: DefaultHTTPTimeout, TokenExpirySkew: DefaultTokenExpirySkew,
+		HTTPTimeout: oauth.DefaultHTTPTimeout, TokenExpirySkew: cache.DefaultSkew,
 	}
 	if diff := cmp.Diff([]Provider{want}, f.Providers); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

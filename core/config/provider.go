@@ -199,14 +199,12 @@ type TokenExchange struct {
 	Resource []string `json:"resource,omitempty"`
 }
 
-// Defaults applied while parsing. The kubernetes_sa token path and the
-// exec timeout are subject.DefaultKubernetesTokenPath and
+// Defaults applied while parsing. The others are the runtime packages':
+// the HTTP timeout is oauth.DefaultHTTPTimeout, the expiry skew
+// cache.DefaultSkew, the kubernetes_sa token path
+// subject.DefaultKubernetesTokenPath and the exec timeout
 // subject.DefaultExecTimeout.
 const (
-	// DefaultHTTPTimeout is upstream's httpTimeoutMs default.
-	DefaultHTTPTimeout = 15 * time.Second
-	// DefaultTokenExpirySkew is upstream's tokenExpirySkewMs default.
-	DefaultTokenExpirySkew = 30 * time.Second
 	// DefaultSyncInterval is upstream's syncIntervalMinutes default.
 	DefaultSyncInterval = 60 * time.Minute
 )
