@@ -30,29 +30,26 @@ func TestSubjectExpiryReadsThroughCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+	files := map[string]string{"expired": expired + "\n", "two": expired + "\n" + expired, "opaque": "opaque-token"}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return p
 	}
-	expiryOf := func(path string) (time.Time, error) {
+	for _, tt := range []struct{ file, wantErr string }{
+		{"expired", ""}, // its exp, though expired
+		{"two", "spans several lines"},
+		{"opaque", "expected 3 segments"},
+		{"missing", "no such file"},
+	} {
+		path := filepath.Join(dir, tt.file)
 		p := config.Provider{SubjectTokenSource: &config.SubjectSource{Type: subject.TypeFile, Path: path}}
-		return subjectExpiry(p, subject.File{Path: path})(context.Background())
-	}
-
-	got, err := expiryOf(write("expired", expired+"\n"))
-	if err != nil || !got.Equal(exp) {
-		t.Errorf("expired token: exp %v, %v; want %v", got, err, exp)
-	}
-	if _, err := expiryOf(write("two", expired+"\n"+expired)); err == nil || !strings.Contains(err.Error(), "spans several lines") {
-		t.Errorf("two tokens: err %v, want the source's check", err)
-	}
-	if _, err := expiryOf(write("opaque", "opaque-token")); err == nil {
-		t.Error("opaque token: no error")
-	}
-	if _, err := expiryOf(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "no such file") {
-		t.Errorf("missing file: err %v", err)
+		got, err := subjectExpiry(p, subject.File{Path: path})(context.Background())
+		switch {
+		case tt.wantErr == "" && (err != nil || !got.Equal(exp)):
+			t.Errorf("%s: exp %v, %v; want %v", tt.file, got, err, exp)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: err %v, want %q", tt.file, err, tt.wantErr)
+		}
 	}
 }
