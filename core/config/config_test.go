@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // seedSingle is the provider of the seed cookbook's CronJob ConfigMap.
@@ -21,7 +23,7 @@ func seedSingle() Provider {
 		Scopes:             []string{"openid"},
 		AuthFlow:           FlowJWTBearer,
 		ClientAuth:         ClientAuth{OmitClientID: new(false)},
-		SubjectTokenSource: &SubjectSource{Type: SourceKubernetesSA, TokenPath: "/var/run/secrets/tokens/oauth2/token"},
+		SubjectTokenSource: &SubjectSource{Type: subject.TypeKubernetesSA, TokenPath: "/var/run/secrets/tokens/oauth2/token"},
 		PKCE:               new(true),
 		HTTPTimeout:        15 * time.Second,
 		TokenExpirySkew:    30 * time.Second,
@@ -40,7 +42,7 @@ func seedMulti() []Provider {
 			Scopes:             []string{"openid"},
 			AuthFlow:           FlowJWTBearer,
 			ClientAuth:         ClientAuth{OmitClientID: new(false)},
-			SubjectTokenSource: &SubjectSource{Type: SourceKubernetesSA, TokenPath: "/var/run/secrets/tokens/oauth2/" + env + "-token"},
+			SubjectTokenSource: &SubjectSource{Type: subject.TypeKubernetesSA, TokenPath: "/var/run/secrets/tokens/oauth2/" + env + "-token"},
 			PKCE:               new(true),
 			HTTPTimeout:        15 * time.Second,
 			TokenExpirySkew:    30 * time.Second,

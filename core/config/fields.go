@@ -6,7 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/cache"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // Field names shared by both shapes.
@@ -36,8 +39,8 @@ var (
 		string(FlowAuthorizationCode), string(FlowDeviceCode), string(FlowClientCredentials),
 		string(FlowJWTBearer), string(FlowTokenExchange),
 	}
-	sourceTypes  = []string{SourceKubernetesSA, SourceFile, SourceEnv, SourceGitHubActions, SourceExec}
-	authMethods  = []string{"auto", ClientAuthClientSecretBasic, ClientAuthClientSecretPost, ClientAuthNone, ClientAuthPrivateKeyJWT, ClientAuthFederated}
+	sourceTypes  = []string{subject.TypeKubernetesSA, subject.TypeFile, subject.TypeEnv, subject.TypeGitHubActions, subject.TypeExec}
+	authMethods  = []string{"auto", string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthFederated)}
 	sourceFields = []string{"type", "tokenPath", "path", "var", "audience", "command", "timeout", "timeoutMs"}
 )
 
@@ -56,7 +59,7 @@ type timing struct {
 	httpTimeout, skew time.Duration
 }
 
-var defaultTiming = timing{httpTimeout: DefaultHTTPTimeout, skew: DefaultTokenExpirySkew}
+var defaultTiming = timing{httpTimeout: oauth.DefaultHTTPTimeout, skew: cache.DefaultSkew}
 
 // readTiming reads httpTimeout(Ms) and tokenExpirySkew(Ms) from o, falling
 // back to def.
@@ -147,7 +150,7 @@ func readClientAuth(o object) ClientAuth {
 	var a ClientAuth
 	if c.has("method") {
 		if m := c.str("method"); m != "" && c.oneOf("method", m, authMethods) && m != "auto" {
-			a.Method = m
+			a.Method = oauth.AuthMethod(m)
 		}
 	}
 	a.PrivateKeyFile = c.str("privateKeyFile")
@@ -177,18 +180,18 @@ func readSource(o object, key string) *SubjectSource {
 			c.d.fail(c.at("type"), "required; one of %s", strings.Join(sourceTypes, ", "))
 		}
 		return s
-	case SourceKubernetesSA:
+	case subject.TypeKubernetesSA:
 		used = []string{"tokenPath"}
 		s.TokenPath = tokenPath
 		if s.TokenPath == "" {
-			s.TokenPath = DefaultKubernetesTokenPath
+			s.TokenPath = subject.DefaultKubernetesTokenPath
 		}
-	case SourceFile:
+	case subject.TypeFile:
 		used = []string{"path"}
 		if s.Path = path; path == "" {
 			c.d.fail(c.at("path"), "required when type is file")
 		}
-	case SourceEnv:
+	case subject.TypeEnv:
 		used = []string{"var"}
 		switch s.Env = env; {
 		case env == "":
@@ -196,17 +199,17 @@ func readSource(o object, key string) *SubjectSource {
 		case strings.ContainsAny(env, "= \t"):
 			c.d.fail(c.at("var"), "%s is not an environment variable name", quote(env))
 		}
-	case SourceGitHubActions:
+	case subject.TypeGitHubActions:
 		used = []string{"audience"}
 		if s.Audience = aud; aud == "" {
 			c.d.fail(c.at("audience"), "required when type is github_actions (the aud your IdP expects)")
 		}
-	case SourceExec:
+	case subject.TypeExec:
 		used = []string{"command", "timeout", "timeoutMs"}
 		if s.Command = command; !c.has("command") {
 			c.d.fail(c.at("command"), "required when type is exec (the program and its arguments, e.g. [\"/bin/get-token\", \"--audience\", \"x\"])")
 		}
-		s.Timeout = DefaultExecTimeout
+		s.Timeout = subject.DefaultExecTimeout
 		if hasTimeout {
 			s.Timeout = timeout
 		}
@@ -217,7 +220,7 @@ func readSource(o object, key string) *SubjectSource {
 	for _, k := range sourceFields[1:] {
 		if c.has(k) && !slices.Contains(used, k) {
 			hint := ""
-			if s.Type == SourceKubernetesSA && k == "path" {
+			if s.Type == subject.TypeKubernetesSA && k == "path" {
 				hint = " (did you mean tokenPath?)"
 			}
 			c.d.warn(c.at(k), "ignored for type %s%s", s.Type, hint)
@@ -274,7 +277,7 @@ func tokenType(o object, key string) string {
 	}
 	if !isAbsoluteURI(s) {
 		o.d.fail(o.at(key), "%s is not a token type URI; use e.g. %s, or a short name: %s",
-			quote(s), TokenTypeJWT, strings.Join(tokenTypeAliases, ", "))
+			quote(s), grant.TokenTypeJWT, strings.Join(tokenTypeAliases, ", "))
 		return ""
 	}
 	return s

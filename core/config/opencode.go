@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // opencodeGlobals are the keys of pluginConfig.oauth2ModelSync besides
@@ -154,8 +156,8 @@ func parseOpenCode(root object) *File {
 // body (client_secret_post), unless clientAuth.method names a method.
 // Native configs keep auto (client_secret_basic with a secret).
 func secretInForm(p *Provider) {
-	if p.ClientAuth.Method == ClientAuthAuto && p.HasClientSecret() {
-		p.ClientAuth.Method = ClientAuthClientSecretPost
+	if p.ClientAuth.Method == oauth.AuthAuto && p.HasClientSecret() {
+		p.ClientAuth.Method = oauth.AuthClientSecretPost
 	}
 }
 

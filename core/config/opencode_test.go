@@ -6,6 +6,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fedtoken/fedtoken/core/cache"
+	"github.com/fedtoken/fedtoken/core/grant"
+	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 func TestOpenCodePluginConfig(t *testing.T) {
@@ -20,8 +25,8 @@ func TestOpenCodePluginConfig(t *testing.T) {
 			Scopes:             []string{"openid"},
 			AuthFlow:           FlowTokenExchange,
 			ClientAuth:         ClientAuth{OmitClientID: new(false)},
-			SubjectTokenSource: &SubjectSource{Type: SourceGitHubActions, Audience: "https://sso.example.com"},
-			TokenExchange:      TokenExchange{SubjectTokenType: TokenTypeJWT, Audience: []string{"llm-gateway"}},
+			SubjectTokenSource: &SubjectSource{Type: subject.TypeGitHubActions, Audience: "https://sso.example.com"},
+			TokenExchange:      TokenExchange{SubjectTokenType: grant.TokenTypeJWT, Audience: []string{"llm-gateway"}},
 			PKCE:               new(true),
 			ResponseAPI:        true,
 			HTTPTimeout:        5 * time.Second,
@@ -52,9 +57,9 @@ func TestOpenCodePluginConfig(t *testing.T) {
 			Scopes:       []string{"openid", "profile"},
 			AuthFlow:     FlowTokenExchange,
 			// in the form body, as the plugin sends it
-			ClientAuth:         ClientAuth{Method: ClientAuthClientSecretPost, OmitClientID: new(false)},
-			SubjectTokenSource: &SubjectSource{Type: SourceFile, Path: "/tmp/sa-token"},
-			TokenExchange:      TokenExchange{SubjectTokenType: TokenTypeIDToken},
+			ClientAuth:         ClientAuth{Method: oauth.AuthClientSecretPost, OmitClientID: new(false)},
+			SubjectTokenSource: &SubjectSource{Type: subject.TypeFile, Path: "/tmp/sa-token"},
+			TokenExchange:      TokenExchange{SubjectTokenType: grant.TokenTypeIDToken},
 			ExtraParams:        map[string]string{"connector_id": "kubernetes"},
 			PKCE:               new(true),
 			HTTPTimeout:        2 * time.Second,
@@ -111,7 +116,7 @@ func TestOpenCodeDefaults(t *testing.T) {
 	want := Provider{
 		ID: "p", Name: "p", Issuer: "https://idp.example.com", ClientID: "c", Scopes: []string{"openid"},
 		AuthFlow: FlowAuthorizationCode, ClientAuth: ClientAuth{OmitClientID: new(false)}, PKCE: new(true),
-		HTTPTimeout: DefaultHTTPTimeout, TokenExpirySkew: DefaultTokenExpirySkew,
+		HTTPTimeout: oauth.DefaultHTTPTimeout, TokenExpirySkew: cache.DefaultSkew,
 	}
 	if diff := cmp.Diff([]Provider{want}, f.Providers); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -163,24 +168,24 @@ providers:
 		{
 			ID: "ex", Name: "ex", Issuer: "http://idp.internal", AllowInsecureHTTP: true, ClientID: "exchanger",
 			ClientSecretEnv: "EXCHANGER_SECRET", AuthFlow: FlowTokenExchange,
-			ClientAuth:         ClientAuth{Method: ClientAuthClientSecretPost, OmitClientID: new(false)},
-			SubjectTokenSource: &SubjectSource{Type: SourceExec, Command: []string{"/bin/get-token", "--aud", "idp"}, Timeout: 2500 * time.Millisecond},
-			ActorTokenSource:   &SubjectSource{Type: SourceEnv, Env: "ACTOR_JWT"},
+			ClientAuth:         ClientAuth{Method: oauth.AuthClientSecretPost, OmitClientID: new(false)},
+			SubjectTokenSource: &SubjectSource{Type: subject.TypeExec, Command: []string{"/bin/get-token", "--aud", "idp"}, Timeout: 2500 * time.Millisecond},
+			ActorTokenSource:   &SubjectSource{Type: subject.TypeEnv, Env: "ACTOR_JWT"},
 			TokenExchange: TokenExchange{
-				SubjectTokenType: TokenTypeJWT, ActorTokenType: TokenTypeJWT, RequestedTokenType: TokenTypeAccessToken,
+				SubjectTokenType: grant.TokenTypeJWT, ActorTokenType: grant.TokenTypeJWT, RequestedTokenType: grant.TokenTypeAccessToken,
 				Audience: []string{"a", "b"}, Resource: []string{"https://api.example.com/"},
 			},
 			PKCE: new(true), HTTPTimeout: 20 * time.Second, TokenExpirySkew: 45 * time.Second,
 		},
 		{
 			ID: "kc", Name: "kc", Issuer: "https://kc.example.com/realms/e2e", ClientID: "workload", AuthFlow: FlowClientCredentials,
-			ClientAuth:         ClientAuth{Method: ClientAuthFederated, OmitClientID: new(true)},
-			SubjectTokenSource: &SubjectSource{Type: SourceKubernetesSA, TokenPath: "/var/run/secrets/tokens/kc/token"},
+			ClientAuth:         ClientAuth{Method: oauth.AuthFederated, OmitClientID: new(true)},
+			SubjectTokenSource: &SubjectSource{Type: subject.TypeKubernetesSA, TokenPath: "/var/run/secrets/tokens/kc/token"},
 			PKCE:               new(true), HTTPTimeout: 20 * time.Second, TokenExpirySkew: 10 * time.Second,
 		},
 		{
 			ID: "pk", Name: "pk", TokenEndpoint: "http://localhost:9000/token", ClientID: "svc", AuthFlow: FlowClientCredentials,
-			ClientAuth:  ClientAuth{Method: ClientAuthPrivateKeyJWT, PrivateKeyFile: "/etc/fedtoken/key.pem", KeyID: "k1", OmitClientID: new(false)},
+			ClientAuth:  ClientAuth{Method: oauth.AuthPrivateKeyJWT, PrivateKeyFile: "/etc/fedtoken/key.pem", KeyID: "k1", OmitClientID: new(false)},
 			Scopes:      []string{"api:read", "api:write"},
 			ExtraParams: map[string]string{"audience": "https://api.example.com"},
 			PKCE:        new(true), HTTPTimeout: 20 * time.Second, TokenExpirySkew: 45 * time.Second,

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fedtoken/fedtoken/core/oauth"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // Provider is one IdP + one client + one way to prove identity. Every
@@ -125,9 +126,9 @@ func (f Flow) Interactive() bool {
 
 // ClientAuth says how the client authenticates to the token endpoint.
 type ClientAuth struct {
-	// Method is one of the ClientAuth* constants; "" means auto
-	// ("auto" in a file is stored as ""). The values equal oauth.AuthMethod's.
-	Method string `json:"method,omitempty"`
+	// Method is one of the oauth.Auth* constants; oauth.AuthAuto ("")
+	// means auto ("auto" in a file is stored as "").
+	Method oauth.AuthMethod `json:"method,omitempty"`
 	// PrivateKeyFile is the PEM private key (RSA, ECDSA or Ed25519) that
 	// signs the private_key_jwt assertion.
 	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
@@ -139,23 +140,13 @@ type ClientAuth struct {
 	OmitClientID *bool `json:"omitClientId,omitempty"`
 }
 
-// Client authentication methods (ClientAuth.Method).
-const (
-	ClientAuthAuto              = ""
-	ClientAuthClientSecretBasic = "client_secret_basic"
-	ClientAuthClientSecretPost  = "client_secret_post"
-	ClientAuthNone              = "none"
-	ClientAuthPrivateKeyJWT     = "private_key_jwt"
-	ClientAuthFederated         = "federated"
-)
-
 // SubjectSource says where a platform JWT is read from. Which fields apply
 // depends on Type.
 type SubjectSource struct {
-	// Type is one of the Source* constants.
+	// Type is one of the subject.Type* constants except subject.TypeStatic.
 	Type string `json:"type"`
 	// TokenPath is the kubernetes_sa token file; default
-	// DefaultKubernetesTokenPath.
+	// subject.DefaultKubernetesTokenPath.
 	TokenPath string `json:"tokenPath,omitempty"`
 	// Path is the file of type file.
 	Path string `json:"path,omitempty"`
@@ -165,18 +156,9 @@ type SubjectSource struct {
 	Audience string `json:"audience,omitempty"`
 	// Command is the program and arguments of type exec (no shell).
 	Command []string `json:"command,omitempty"`
-	// Timeout bounds the exec command; default DefaultExecTimeout.
+	// Timeout bounds the exec command; default subject.DefaultExecTimeout.
 	Timeout time.Duration `json:"-"`
 }
-
-// Subject source types (SubjectSource.Type).
-const (
-	SourceKubernetesSA  = "kubernetes_sa"
-	SourceFile          = "file"
-	SourceEnv           = "env"
-	SourceGitHubActions = "github_actions"
-	SourceExec          = "exec"
-)
 
 // String describes the source without any token, e.g.
 // "kubernetes_sa /var/run/secrets/tokens/oauth2/token".
@@ -185,15 +167,15 @@ func (s *SubjectSource) String() string {
 		return "<none>"
 	}
 	switch s.Type {
-	case SourceKubernetesSA:
+	case subject.TypeKubernetesSA:
 		return s.Type + " " + s.TokenPath
-	case SourceFile:
+	case subject.TypeFile:
 		return s.Type + " " + s.Path
-	case SourceEnv:
+	case subject.TypeEnv:
 		return s.Type + " $" + s.Env
-	case SourceGitHubActions:
+	case subject.TypeGitHubActions:
 		return s.Type + " audience=" + s.Audience
-	case SourceExec:
+	case subject.TypeExec:
 		if len(s.Command) > 0 {
 			return s.Type + " " + s.Command[0]
 		}
@@ -203,10 +185,11 @@ func (s *SubjectSource) String() string {
 
 // TokenExchange holds the RFC 8693 request parameters.
 type TokenExchange struct {
-	// SubjectTokenType defaults to TokenTypeJWT for token_exchange; Dex
-	// needs TokenTypeIDToken.
+	// SubjectTokenType defaults to grant.TokenTypeJWT for token_exchange;
+	// Dex needs grant.TokenTypeIDToken.
 	SubjectTokenType string `json:"subjectTokenType,omitempty"`
-	// ActorTokenType defaults to TokenTypeJWT when an actor source is set.
+	// ActorTokenType defaults to grant.TokenTypeJWT when an actor source is
+	// set.
 	ActorTokenType string `json:"actorTokenType,omitempty"`
 	// RequestedTokenType is sent as requested_token_type when set.
 	RequestedTokenType string `json:"requestedTokenType,omitempty"`
@@ -216,24 +199,12 @@ type TokenExchange struct {
 	Resource []string `json:"resource,omitempty"`
 }
 
-// RFC 8693 §3 token type identifiers.
+// Defaults applied while parsing. The others are the runtime packages':
+// the HTTP timeout is oauth.DefaultHTTPTimeout, the expiry skew
+// cache.DefaultSkew, the kubernetes_sa token path
+// subject.DefaultKubernetesTokenPath and the exec timeout
+// subject.DefaultExecTimeout.
 const (
-	TokenTypeJWT          = "urn:ietf:params:oauth:token-type:jwt"
-	TokenTypeIDToken      = "urn:ietf:params:oauth:token-type:id_token"
-	TokenTypeAccessToken  = "urn:ietf:params:oauth:token-type:access_token"
-	TokenTypeRefreshToken = "urn:ietf:params:oauth:token-type:refresh_token"
-)
-
-// Defaults applied while parsing.
-const (
-	// DefaultKubernetesTokenPath is the upstream default projected token path.
-	DefaultKubernetesTokenPath = "/var/run/secrets/tokens/oauth2/token"
-	// DefaultHTTPTimeout is upstream's httpTimeoutMs default.
-	DefaultHTTPTimeout = 15 * time.Second
-	// DefaultTokenExpirySkew is upstream's tokenExpirySkewMs default.
-	DefaultTokenExpirySkew = 30 * time.Second
-	// DefaultExecTimeout bounds an exec subject source.
-	DefaultExecTimeout = 10 * time.Second
 	// DefaultSyncInterval is upstream's syncIntervalMinutes default.
 	DefaultSyncInterval = 60 * time.Minute
 )

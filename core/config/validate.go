@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -22,13 +23,13 @@ func finish(d *decoder, p *Provider, at pathFunc) {
 		p.Name = p.ID
 	}
 	if p.ClientAuth.OmitClientID == nil {
-		p.ClientAuth.OmitClientID = new(p.ClientAuth.Method == ClientAuthFederated)
+		p.ClientAuth.OmitClientID = new(p.ClientAuth.Method == oauth.AuthFederated)
 	}
 	if p.AuthFlow == FlowTokenExchange && p.TokenExchange.SubjectTokenType == "" {
-		p.TokenExchange.SubjectTokenType = TokenTypeJWT
+		p.TokenExchange.SubjectTokenType = grant.TokenTypeJWT
 	}
 	if p.ActorTokenSource != nil && p.TokenExchange.ActorTokenType == "" {
-		p.TokenExchange.ActorTokenType = TokenTypeJWT
+		p.TokenExchange.ActorTokenType = grant.TokenTypeJWT
 	}
 
 	// A field whose value was rejected is unknown, not missing; the rules
@@ -104,30 +105,30 @@ func checkCredentials(d *decoder, p *Provider, at pathFunc) {
 	method := at("clientAuth") + ".method"
 
 	switch p.ClientAuth.Method {
-	case ClientAuthClientSecretBasic, ClientAuthClientSecretPost:
+	case oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost:
 		if !hasSecret {
 			d.fail(at("clientSecret"), "required when %s is %s (or set clientSecretFile or clientSecretEnv)", method, p.ClientAuth.Method)
 		}
-	case ClientAuthNone:
+	case oauth.AuthNone:
 		if hasSecret {
 			d.fail(at(set[0]), "must not be set when %s is none", method)
 		}
-	case ClientAuthPrivateKeyJWT:
+	case oauth.AuthPrivateKeyJWT:
 		if p.ClientAuth.PrivateKeyFile == "" {
 			d.fail(at("clientAuth")+".privateKeyFile", "required when %s is private_key_jwt", method)
 		}
-	case ClientAuthFederated:
+	case oauth.AuthFederated:
 		if p.SubjectTokenSource == nil && p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange {
 			d.fail(at("subjectTokenSource"), "required when %s is federated (the platform JWT is sent as client_assertion)", method)
 		}
 	}
-	if p.ClientAuth.Method != ClientAuthPrivateKeyJWT && (p.ClientAuth.PrivateKeyFile != "" || p.ClientAuth.KeyID != "") {
+	if p.ClientAuth.Method != oauth.AuthPrivateKeyJWT && (p.ClientAuth.PrivateKeyFile != "" || p.ClientAuth.KeyID != "") {
 		d.warn(at("clientAuth"), "privateKeyFile and keyId are ignored unless method is private_key_jwt")
 	}
-	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == ClientAuthAuto && !hasSecret {
+	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == oauth.AuthAuto && !hasSecret {
 		d.fail(at("clientSecret"), "required when authFlow is client_credentials (or set clientSecretFile or clientSecretEnv, or %s private_key_jwt or federated)", method)
 	}
-	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == ClientAuthNone {
+	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == oauth.AuthNone {
 		d.fail(method, "none cannot be used with authFlow client_credentials; the client must authenticate")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"go.yaml.in/yaml/v2"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // MarshalJSON renders the provider in its native config form, every
@@ -58,10 +60,10 @@ func (f *File) MarshalJSON() ([]byte, error) {
 // view gives a provider that behaves the same.
 func (p Provider) viewed() Provider {
 	p = p.clone()
-	if p.ClientAuth.Method == ClientAuthAuto {
-		p.ClientAuth.Method = ClientAuthNone
+	if p.ClientAuth.Method == oauth.AuthAuto {
+		p.ClientAuth.Method = oauth.AuthNone
 		if p.HasClientSecret() {
-			p.ClientAuth.Method = ClientAuthClientSecretBasic
+			p.ClientAuth.Method = oauth.AuthClientSecretBasic
 		}
 	}
 	if p.ClientAuth.OmitClientID != nil && !*p.ClientAuth.OmitClientID {
@@ -77,7 +79,7 @@ func (p Provider) viewed() Provider {
 	if p.AuthFlow != FlowTokenExchange {
 		p.TokenExchange, p.ActorTokenSource = TokenExchange{}, nil
 	}
-	if p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange && p.ClientAuth.Method != ClientAuthFederated {
+	if p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange && p.ClientAuth.Method != oauth.AuthFederated {
 		p.SubjectTokenSource = nil
 	}
 	return p

@@ -2,8 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -102,21 +100,11 @@ func transportOutcome(ctx context.Context, err error) outcome {
 	if errors.As(err, &ue) {
 		err = ue.Err // url.Error repeats the full URL; the caller names it redacted
 	}
-	if isCertificateError(err) {
-		return outcome{err: fmt.Errorf("%w (set caFile to the CA bundle that signed the IdP's certificate)", err)}
+	if f := ClassifyTLS(err); f.Certificate() {
+		return outcome{err: fmt.Errorf("%w (%s)", err, f.Fix())}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		err = fmt.Errorf("the connection was closed before a complete response: %w", err)
 	}
 	return outcome{err: err, retryable: true}
-}
-
-func isCertificateError(err error) bool {
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		verify   *tls.CertificateVerificationError
-	)
-	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/core/redact"
 )
 
 // maxPreview is how much of a resource server's error body an *Error
@@ -22,7 +24,7 @@ const maxPreview = 500
 func ResourceError(req *http.Request, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxPreview))
 	s := newScrubber(nil, req.Header)
-	text := scrubTokens(s.replace(string(body)))
+	text := redact.Text(s.replace(string(body)))
 	e := &Error{
 		StatusCode:  resp.StatusCode,
 		Endpoint:    RedactURL(req.URL.String()),
@@ -32,7 +34,7 @@ func ResourceError(req *http.Request, resp *http.Response) *Error {
 		e.Code = c
 	} else if fields, ok := decodeObject(body); ok {
 		if c, isStr := fields["error"].(string); isStr {
-			e.Code = cleanText(scrubTokens(s.replace(c)), 64)
+			e.Code = cleanText(redact.Text(s.replace(c)), 64)
 		}
 	}
 	if e.Description == "" {
@@ -52,28 +54,4 @@ func bearerErrorCode(h string) string {
 		return m[1]
 	}
 	return ""
-}
-
-var (
-	// secretField matches a credential-named field with its value, in
-	// JSON ("access_token": "v") or form (access_token=v) spelling.
-	secretField = regexp.MustCompile(`(?i)("?(?:access_token|refresh_token|id_token|client_secret|assertion|client_assertion|subject_token|actor_token|api_key|apikey|password|authorization)"?\s*[:=]\s*)("[^"]*"|[^\s&,}"]+)`)
-	// jwtLike matches three base64url segments: a JWT anywhere in text.
-	jwtLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
-	// bearerValue matches "Bearer <credential>".
-	bearerValue = regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+`)
-)
-
-// scrubTokens replaces the values of credential-named fields, bearer
-// credentials and JWTs in text.
-func scrubTokens(text string) string {
-	text = secretField.ReplaceAllStringFunc(text, func(m string) string {
-		sub := secretField.FindStringSubmatch(m)
-		if strings.HasPrefix(sub[2], `"`) {
-			return sub[1] + `"` + redacted + `"`
-		}
-		return sub[1] + redacted
-	})
-	text = bearerValue.ReplaceAllString(text, "${1}"+redacted)
-	return jwtLike.ReplaceAllString(text, redacted)
 }

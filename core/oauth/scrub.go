@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/fedtoken/fedtoken/core/redact"
 )
 
 // isSecretParam reports whether a form parameter carries a credential.
@@ -83,7 +85,7 @@ func (s scrubber) clean(err error, endpoint string) error {
 func (s scrubber) replace(text string) string {
 	for _, v := range s.secrets {
 		if strings.Contains(text, v) {
-			text = strings.ReplaceAll(text, v, redacted)
+			text = strings.ReplaceAll(text, v, redact.Redacted)
 		}
 	}
 	return text

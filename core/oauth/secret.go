@@ -3,6 +3,8 @@ package oauth
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/fedtoken/fedtoken/core/redact"
 )
 
 // Secret holds a credential (access token, refresh token, client secret,
@@ -10,8 +12,6 @@ import (
 // slog, JSON — shows a placeholder; Reveal returns the value for the one
 // place that must send it on the wire.
 type Secret string
-
-const redacted = "[REDACTED]"
 
 // Reveal returns the secret value. Call it only to put the value on the wire.
 func (s Secret) Reveal() string { return string(s) }
@@ -21,7 +21,7 @@ func (s Secret) String() string {
 	if s == "" {
 		return ""
 	}
-	return redacted
+	return redact.Redacted
 }
 
 // GoString implements fmt.GoStringer with a placeholder, so %#v is safe too.

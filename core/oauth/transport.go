@@ -6,9 +6,10 @@ import (
 )
 
 // Transport is an http.RoundTripper that sets "Authorization: <type>
-// <token>" on every request from Source, replacing any Authorization the
-// caller set (a token_type of N_A, RFC 8693 §2.2.1, is sent as Bearer). Unlike oauth2.Transport it passes the request's context to
-// the token source, so a cancelled request never waits on the IdP.
+// <token>" (AuthorizationValue) on every request from Source, replacing
+// any Authorization the caller set. Unlike oauth2.Transport it passes the
+// request's context to the token source, so a cancelled request never
+// waits on the IdP.
 type Transport struct {
 	// Source supplies the tokens. Required.
 	Source TokenSource
@@ -33,11 +34,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r := req.Clone(req.Context())
-	typ := tok.Type()
-	if typ == "N_A" { // RFC 8693 §2.2.1: "not applicable", e.g. an exchanged ID token
-		typ = "Bearer"
-	}
-	r.Header.Set("Authorization", typ+" "+tok.AccessToken)
+	r.Header.Set("Authorization", AuthorizationValue(tok))
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport

@@ -17,7 +17,7 @@ import (
 // clientAuth builds the client authentication of p. The federated method
 // presents the subject token as client_assertion.
 func clientAuth(p config.Provider, sub subject.Source) (oauth.ClientAuth, error) {
-	a := oauth.ClientAuth{Method: oauth.AuthMethod(p.ClientAuth.Method), ClientID: p.ClientID,
+	a := oauth.ClientAuth{Method: p.ClientAuth.Method, ClientID: p.ClientID,
 		KeyID: p.ClientAuth.KeyID}
 	if p.ClientAuth.OmitClientID != nil {
 		a.OmitClientID = *p.ClientAuth.OmitClientID

@@ -10,6 +10,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // envJobConfig is a CI job's provider: the subject token comes from an
@@ -17,7 +18,7 @@ import (
 func envJobConfig(tokenURL string) config.Provider {
 	return config.Provider{ID: "ci", Name: "ci", ClientID: "ci-runner", TokenEndpoint: tokenURL,
 		AuthFlow:           config.FlowJWTBearer,
-		SubjectTokenSource: &config.SubjectSource{Type: config.SourceEnv, Env: "WORKLOAD_ID_TOKEN"},
+		SubjectTokenSource: &config.SubjectSource{Type: subject.TypeEnv, Env: "WORKLOAD_ID_TOKEN"},
 		HTTPTimeout:        5 * time.Second, TokenExpirySkew: 30 * time.Second}
 }
 
@@ -82,10 +83,10 @@ func TestCachedTokenIsBoundToTheSubjectIdentity(t *testing.T) {
 func TestExecActorArgumentsAreInTheCacheKey(t *testing.T) {
 	base := config.Provider{ID: "x", ClientID: "c", TokenEndpoint: "https://idp.example/token",
 		AuthFlow:           config.FlowTokenExchange,
-		SubjectTokenSource: &config.SubjectSource{Type: config.SourceFile, Path: "/t"},
-		ActorTokenSource:   &config.SubjectSource{Type: config.SourceExec, Command: []string{"print-actor", "--as", "alice"}}}
+		SubjectTokenSource: &config.SubjectSource{Type: subject.TypeFile, Path: "/t"},
+		ActorTokenSource:   &config.SubjectSource{Type: subject.TypeExec, Command: []string{"print-actor", "--as", "alice"}}}
 	other := base
-	other.ActorTokenSource = &config.SubjectSource{Type: config.SourceExec, Command: []string{"print-actor", "--as", "mallory"}}
+	other.ActorTokenSource = &config.SubjectSource{Type: subject.TypeExec, Command: []string{"print-actor", "--as", "mallory"}}
 	if provider.CacheKey(base) == provider.CacheKey(other) {
 		t.Fatal("exec actor sources with different arguments share a cache key")
 	}

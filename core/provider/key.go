@@ -21,7 +21,7 @@ const cacheKeyVersion = "fedtoken/v1"
 // providers that differ only in id or display name share tokens.
 func CacheKey(p config.Provider) string {
 	parts := []string{cacheKeyVersion,
-		p.Issuer, p.TokenEndpoint, p.ClientID, string(p.AuthFlow), p.ClientAuth.Method,
+		p.Issuer, p.TokenEndpoint, p.ClientID, string(p.AuthFlow), string(p.ClientAuth.Method),
 		strings.Join(p.Scopes, " "),
 		p.TokenExchange.SubjectTokenType, p.TokenExchange.ActorTokenType, p.TokenExchange.RequestedTokenType,
 		strings.Join(p.TokenExchange.Audience, "\x00"), strings.Join(p.TokenExchange.Resource, "\x00"),

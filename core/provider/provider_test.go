@@ -22,6 +22,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // idp is a minimal token endpoint that records the forms it received.
@@ -90,7 +91,7 @@ func jwtBearerConfig(tokenURL, subjectPath string) config.Provider {
 	pkce := true
 	return config.Provider{ID: "miaou", Name: "miaou", ClientID: "k8s-runner", TokenEndpoint: tokenURL,
 		Scopes: []string{"openid"}, AuthFlow: config.FlowJWTBearer, PKCE: &pkce,
-		SubjectTokenSource: &config.SubjectSource{Type: config.SourceKubernetesSA, TokenPath: subjectPath},
+		SubjectTokenSource: &config.SubjectSource{Type: subject.TypeKubernetesSA, TokenPath: subjectPath},
 		HTTPTimeout:        5 * time.Second, TokenExpirySkew: 30 * time.Second}
 }
 
@@ -318,7 +319,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("jwt_bearer without subject: err = %v", err)
 	}
 	cfg = jwtBearerConfig("https://idp.example.com/token", "/nonexistent")
-	cfg.ClientAuth = config.ClientAuth{Method: config.ClientAuthPrivateKeyJWT, PrivateKeyFile: filepath.Join(t.TempDir(), "missing.pem")}
+	cfg.ClientAuth = config.ClientAuth{Method: oauth.AuthPrivateKeyJWT, PrivateKeyFile: filepath.Join(t.TempDir(), "missing.pem")}
 	if _, err := provider.New(cfg); err == nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Errorf("missing key file: err = %v, want one naming the file", err)
 	}

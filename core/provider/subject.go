@@ -12,15 +12,15 @@ import (
 // Every implementation re-reads the token on each acquisition.
 func newSubject(s *config.SubjectSource, hc *http.Client) (subject.Source, error) {
 	switch s.Type {
-	case config.SourceKubernetesSA:
+	case subject.TypeKubernetesSA:
 		return &subject.KubernetesSA{Path: s.TokenPath}, nil
-	case config.SourceFile:
+	case subject.TypeFile:
 		return &subject.File{Path: s.Path}, nil
-	case config.SourceEnv:
+	case subject.TypeEnv:
 		return &subject.Env{Name: s.Env}, nil
-	case config.SourceGitHubActions:
+	case subject.TypeGitHubActions:
 		return &subject.GitHubActions{Audience: s.Audience, HTTPClient: hc}, nil
-	case config.SourceExec:
+	case subject.TypeExec:
 		return &subject.Exec{Command: s.Command, Timeout: s.Timeout}, nil
 	}
 	return nil, fmt.Errorf("type %q is not supported", s.Type)

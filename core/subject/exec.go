@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// DefaultExecTimeout bounds a command when Exec.Timeout is zero.
-const DefaultExecTimeout = 30 * time.Second
+// DefaultExecTimeout bounds a command when Exec.Timeout is zero, and is
+// the timeout configuration applies to an exec source that sets none.
+const DefaultExecTimeout = 10 * time.Second
 
 // maxStderr is how much of a command's stderr is kept (its tail).
 const maxStderr = 4 << 10

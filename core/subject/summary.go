@@ -1,22 +1,16 @@
 package subject
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/fedtoken/fedtoken/core/redact"
 )
 
 // maxSummary bounds the part of a command's stderr or an HTTP error
 // message that goes into an error.
 const maxSummary = 300
-
-// Strings that may be credentials: compact JWTs, and long unbroken runs
-// of base64url/hex characters (opaque tokens, keys).
-var (
-	jwtPattern    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
-	opaquePattern = regexp.MustCompile(`[A-Za-z0-9_\-+/]{40,}={0,2}`)
-)
 
 // summarise turns text from a command or a server into one short line
 // fit for an error: the given secrets and anything that looks like a
@@ -27,11 +21,10 @@ func summarise(b []byte, secrets ...string) string {
 	s := strings.ToValidUTF8(string(b), "?")
 	for _, sec := range secrets {
 		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+			s = strings.ReplaceAll(s, sec, redact.Redacted)
 		}
 	}
-	s = jwtPattern.ReplaceAllString(s, "[REDACTED]")
-	s = opaquePattern.ReplaceAllString(s, "[REDACTED]")
+	s = redact.Output(s)
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	if len(s) > maxSummary {
 		cut := len(s) - maxSummary

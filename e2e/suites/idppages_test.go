@@ -12,6 +12,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/subject"
 
 	"github.com/fedtoken/fedtoken/e2e/harness"
 	"github.com/fedtoken/fedtoken/e2e/idp/dex"
@@ -122,7 +123,7 @@ func TestIdPPageConfigs(t *testing.T) {
 				p.AllowInsecureHTTP = true
 				dir := t.TempDir()
 				s := p.SubjectTokenSource
-				if s == nil || s.Type != config.SourceKubernetesSA || s.TokenPath != config.DefaultKubernetesTokenPath {
+				if s == nil || s.Type != subject.TypeKubernetesSA || s.TokenPath != subject.DefaultKubernetesTokenPath {
 					t.Fatalf("%s:%d: subjectTokenSource %v, want kubernetes_sa at its default path", page, b.Line, s)
 				}
 				s.TokenPath = filepath.Join(dir, "token")

@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 // SidecarName is the name of the injected container. A pod that already
@@ -169,7 +170,7 @@ func (d Defaults) Plan(pod *corev1.Pod, ref ConfigRef, data map[string]string) (
 		}
 		providers = append(providers, *p)
 		src := p.SubjectTokenSource
-		if src == nil || src.Type != config.SourceKubernetesSA {
+		if src == nil || src.Type != subject.TypeKubernetesSA {
 			refuse("provider %s in %s: subjectTokenSource is %s; the injector projects ServiceAccount tokens, so it must be {\"type\": \"kubernetes_sa\"}", id, where, src)
 			continue
 		}

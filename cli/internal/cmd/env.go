@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/fedtoken/fedtoken/core/redact"
 )
 
 // IOStreams are a command's standard streams. Out carries only the
@@ -50,7 +52,8 @@ type Env struct {
 	Flags GlobalFlags
 	// Level is the logger's level, set from -v.
 	Level *slog.LevelVar
-	// Logger writes diagnostics to Streams.ErrOut.
+	// Logger writes diagnostics to Streams.ErrOut; NewEnv's removes
+	// credentials from every line (core/redact).
 	Logger *slog.Logger
 	// Getenv reads the environment.
 	Getenv func(string) string
@@ -75,7 +78,7 @@ func NewEnv(streams IOStreams) *Env {
 	return &Env{
 		Streams:     streams,
 		Level:       level,
-		Logger:      slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: level})),
+		Logger:      slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: level, ReplaceAttr: redact.ReplaceAttr})),
 		Getenv:      os.Getenv,
 		Environ:     os.Environ,
 		Now:         time.Now,

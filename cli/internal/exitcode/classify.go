@@ -2,8 +2,6 @@ package exitcode
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"io/fs"
@@ -46,7 +44,7 @@ func Of(err error) int {
 		return Rejected
 	case errors.Is(err, login.ErrNoRefreshToken):
 		return Rejected
-	case isCertificateError(err), errors.As(err, &dnsErr), errors.As(err, &opErr),
+	case oauth.ClassifyTLS(err) != oauth.NoTLSFailure, errors.As(err, &dnsErr), errors.As(err, &opErr),
 		errors.Is(err, context.DeadlineExceeded),
 		// A connection closed before or during the response.
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
@@ -59,16 +57,4 @@ func Of(err error) int {
 		return Subject
 	}
 	return Failure
-}
-
-func isCertificateError(err error) bool {
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		verify   *tls.CertificateVerificationError
-		record   tls.RecordHeaderError
-	)
-	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.As(err, &verify) || errors.As(err, &record)
 }

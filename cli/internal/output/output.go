@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // Formats lists the accepted -o values, the default first.
@@ -68,7 +70,7 @@ func Write(w io.Writer, format string, tok *oauth2.Token, t Token) error {
 	case "raw", "":
 		_, err = fmt.Fprintln(w, tok.AccessToken)
 	case "header":
-		_, err = fmt.Fprintf(w, "Authorization: %s %s\n", tokenType(tok), tok.AccessToken)
+		_, err = fmt.Fprintf(w, "Authorization: %s\n", oauth.AuthorizationValue(tok))
 	case "env":
 		name := t.EnvName
 		if name == "" {
@@ -76,7 +78,7 @@ func Write(w io.Writer, format string, tok *oauth2.Token, t Token) error {
 		}
 		_, err = fmt.Fprintf(w, "export %s=%s\n", name, shellQuote(tok.AccessToken))
 	case "json":
-		doc := JSON{Provider: t.Provider, AccessToken: tok.AccessToken, TokenType: tokenType(tok)}
+		doc := JSON{Provider: t.Provider, AccessToken: tok.AccessToken, TokenType: oauth.AuthScheme(tok)}
 		if !tok.Expiry.IsZero() {
 			doc.Expiry = tok.Expiry.UTC().Format(time.RFC3339)
 			secs := int64(tok.Expiry.Sub(t.Now) / time.Second)
@@ -89,15 +91,6 @@ func Write(w io.Writer, format string, tok *oauth2.Token, t Token) error {
 		return CheckFormat(format)
 	}
 	return err
-}
-
-// tokenType is the scheme of the Authorization header: Bearer unless the
-// IdP said otherwise (DPoP, …).
-func tokenType(tok *oauth2.Token) string {
-	if tok.TokenType == "" || strings.EqualFold(tok.TokenType, "bearer") {
-		return "Bearer"
-	}
-	return tok.TokenType
 }
 
 // shellQuote quotes s for POSIX shells: as is when it is made of safe

@@ -51,3 +51,18 @@ func TestWriteTokenTypeAndNoExpiry(t *testing.T) {
 		t.Errorf("unknown format error = %v", err)
 	}
 }
+
+// TestWriteNotApplicableTokenType: an RFC 8693 token_type "N_A" (an
+// exchanged ID token) is no HTTP scheme: the header and the json
+// token_type say Bearer, as the sidecar's proxy sends it.
+func TestWriteNotApplicableTokenType(t *testing.T) {
+	tok := &oauth2.Token{AccessToken: "tok", TokenType: "N_A"}
+	var b bytes.Buffer
+	if err := Write(&b, "header", tok, Token{}); err != nil || b.String() != "Authorization: Bearer tok\n" {
+		t.Errorf("header = %q, %v", b.String(), err)
+	}
+	b.Reset()
+	if err := Write(&b, "json", tok, Token{Provider: "p"}); err != nil || !strings.Contains(b.String(), `"token_type": "Bearer"`) {
+		t.Errorf("json = %q, %v", b.String(), err)
+	}
+}

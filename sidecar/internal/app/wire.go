@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
-	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/models"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
@@ -263,19 +261,16 @@ func subjectExpiry(p config.Provider, src subject.Source) func(context.Context) 
 		return nil
 	}
 	return func(ctx context.Context) (time.Time, error) {
-		tok, err := src.SubjectToken(ctx)
-		var expired *subject.ExpiredError
-		if errors.As(err, &expired) {
-			return expired.ExpiredAt, nil
-		}
-		if err != nil {
+		// Inspect reads through the source's own checks and describes an
+		// expired JWT too (its exp is what the metric shows).
+		info, err := subject.Inspect(ctx, src)
+		switch {
+		case info.JWT:
+			return info.Claims.ExpiresAt, nil
+		case err != nil:
 			return time.Time{}, err
 		}
-		_, claims, err := jwt.Decode(tok)
-		if err != nil {
-			return time.Time{}, err
-		}
-		return claims.ExpiresAt, nil
+		return time.Time{}, info.DecodeError
 	}
 }
 

@@ -57,3 +57,36 @@ func TestParseLevel(t *testing.T) {
 		t.Error("ParseLevel(loud): want an error")
 	}
 }
+
+// TestNewRedactsEveryKindOfCredential: a token, client secret, assertion,
+// authorization code and refresh token never reach a sidecar log line,
+// whether logged under their own name or inside an error or a URL.
+func TestNewRedactsEveryKindOfCredential(t *testing.T) {
+	secrets := []struct{ what, key, inText, value string }{
+		{"access token", "access_token", "Authorization: Bearer ", "at-7Qx2LmZ9pRw4"},
+		{"client secret", "clientSecret", "client_secret=", "cs-hunter2-Nq8v"},
+		{"assertion", "client_assertion", "assertion ", jwtLike},
+		{"authorization code", "code", "/callback?state=xyz&code=", "ac-SplxlOBeZQQYb"},
+		{"refresh token", "refresh_token", `"refresh_token":"`, "rt-tGzv3JOkF0XG"},
+	}
+	for _, s := range secrets {
+		t.Run(s.what, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := New(&buf, slog.LevelDebug)
+			l.Info("by name", s.key, s.value)
+			l.Warn("in an error", "err", errors.New("refused: "+s.inText+s.value))
+			l.Info("in a group", slog.Group("req", "detail", s.inText+s.value))
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				if !json.Valid([]byte(line)) {
+					t.Errorf("not a JSON line: %s", line)
+				}
+				if strings.Contains(line, s.value) {
+					t.Errorf("line leaks the %s: %s", s.what, line)
+				}
+				if !strings.Contains(line, "[REDACTED]") {
+					t.Errorf("line has no [REDACTED]: %s", line)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // TokenSource is what the proxy needs from a token provider
@@ -37,7 +39,9 @@ const maxDrain = 64 << 10
 
 // Transport is an http.RoundTripper that sets "Authorization: <type>
 // <token>" from Source on every request, replacing any Authorization
-// header the caller set.
+// header the caller set. The value is core's oauth.AuthorizationValue, as
+// core's oauth.Transport sends it (an RFC 8693 token_type N_A goes as
+// Bearer).
 //
 // When the upstream answers 401 and the request body can be replayed (no
 // body, or GetBody set), Transport invalidates the token, acquires a new
@@ -73,7 +77,7 @@ func (t *Transport) authorization(tok *oauth2.Token) []string {
 	if a := t.auth.Load(); a != nil && a.tok == tok {
 		return a.value
 	}
-	a := &authValue{tok: tok, value: []string{tok.Type() + " " + tok.AccessToken}}
+	a := &authValue{tok: tok, value: []string{oauth.AuthorizationValue(tok)}}
 	t.auth.Store(a)
 	return a.value
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 // Header must be present with value HeaderValue on every request.
@@ -35,7 +37,10 @@ type Source interface {
 // Response is the JSON body of a successful answer.
 type Response struct {
 	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
+	// TokenType is the Authorization scheme to send the token with
+	// (core's oauth.AuthScheme: Bearer for the IdP's "bearer" and for an
+	// RFC 8693 "N_A").
+	TokenType string `json:"token_type"`
 	// ExpiresIn is the number of whole seconds the token stays valid;
 	// omitted when the IdP gave no expiry.
 	ExpiresIn int64 `json:"expires_in,omitempty"`
@@ -101,7 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "provider "+quote(id)+": "+err.Error())
 		return
 	}
-	resp := Response{AccessToken: tok.AccessToken, TokenType: tok.Type()}
+	resp := Response{AccessToken: tok.AccessToken, TokenType: oauth.AuthScheme(tok)}
 	if !tok.Expiry.IsZero() {
 		resp.ExpiresIn = max(int64(tok.Expiry.Sub(h.now())/time.Second), 0)
 	}

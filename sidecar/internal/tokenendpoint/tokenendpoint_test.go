@@ -98,3 +98,24 @@ func canon(t *testing.T, s string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestHandlerTokenTypeIsTheAuthorizationScheme: token_type tells the app
+// which scheme to send; an RFC 8693 "N_A" (an exchanged ID token) is sent
+// as Bearer, as the proxy does.
+func TestHandlerTokenTypeIsTheAuthorizationScheme(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(Pattern, New(map[string]Source{"x": fixedSource{tok: &oauth2.Token{AccessToken: "at-x", TokenType: "N_A"}}}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/token/x", nil)
+	req.Header.Set(Header, HeaderValue)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if got, want := canon(t, string(raw)), canon(t, `{"access_token":"at-x","token_type":"Bearer"}`); got != want {
+		t.Errorf("body = %s, want %s", got, want)
+	}
+}

@@ -10,9 +10,11 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/discovery"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/subject"
 
 	"github.com/fedtoken/fedtoken/cli/internal/cmd"
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
@@ -81,7 +83,7 @@ func (d *doctor) check(ctx context.Context) {
 }
 
 // federated reports whether the subject token is the client assertion.
-func (d *doctor) federated() bool { return d.p.ClientAuth.Method == config.ClientAuthFederated }
+func (d *doctor) federated() bool { return d.p.ClientAuth.Method == oauth.AuthFederated }
 
 // checkSubject checks the subject token and its audience; it reports
 // whether a grant could send it, and whether the audience check passed
@@ -92,15 +94,15 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 		d.r.skip("subject", fmt.Sprintf("authFlow %s with %s client authentication presents no subject token", p.AuthFlow, authName(p)))
 		return true, true
 	}
-	tok, desc, err := d.env.RawSubjectToken(ctx, &p, pr)
+	info, desc, err := d.env.InspectSubject(ctx, &p, pr)
 	if err != nil {
 		d.r.fail("subject", exitcode.Subject, err.Error(), "")
 		return false, true
 	}
-	h, c, err := jwt.Decode(tok)
+	h, c, err := info.Header, info.Claims, info.DecodeError
 	if err != nil {
-		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != config.TokenTypeJWT &&
-			p.TokenExchange.SubjectTokenType != config.TokenTypeIDToken {
+		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != grant.TokenTypeJWT &&
+			p.TokenExchange.SubjectTokenType != grant.TokenTypeIDToken {
 			d.r.warn("subject", fmt.Sprintf("%s: not a JWT (%v); fine for subjectTokenType %s", desc, err, p.TokenExchange.SubjectTokenType))
 			return true, true
 		}
@@ -120,7 +122,7 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 // answers "Public client not allowed to use authorization grant".
 func (d *doctor) checkClientAuth() {
 	p := d.p
-	if p.AuthFlow != config.FlowJWTBearer || p.ClientAuth.Method != config.ClientAuthAuto || p.HasClientSecret() {
+	if p.AuthFlow != config.FlowJWTBearer || p.ClientAuth.Method != oauth.AuthAuto || p.HasClientSecret() {
 		return
 	}
 	if !strings.Contains(p.Issuer, "/realms/") {
@@ -203,7 +205,7 @@ func (d *doctor) checkAudience(c jwt.Claims) bool {
 }
 
 func usage(p config.Provider) string {
-	if p.ClientAuth.Method == config.ClientAuthFederated {
+	if p.ClientAuth.Method == oauth.AuthFederated {
 		return "federated client authentication"
 	}
 	return string(p.AuthFlow)
@@ -211,9 +213,9 @@ func usage(p config.Provider) string {
 
 func audienceFix(p config.Provider, want string) string {
 	switch p.SubjectTokenSource.Type {
-	case config.SourceKubernetesSA:
+	case subject.TypeKubernetesSA:
 		return fmt.Sprintf("set audience: %s in the pod's serviceAccountToken projected volume", want)
-	case config.SourceGitHubActions:
+	case subject.TypeGitHubActions:
 		return fmt.Sprintf("set subjectTokenSource.audience: %s", want)
 	}
 	return fmt.Sprintf("issue the subject token with aud %s", want)
@@ -226,7 +228,7 @@ func authName(p config.Provider) string {
 	if p.ClientAuth.Method == "" {
 		return "auto"
 	}
-	return p.ClientAuth.Method
+	return string(p.ClientAuth.Method)
 }
 
 func (d *doctor) checkDiscovery(ctx context.Context) {

@@ -1,8 +1,6 @@
 package doctor
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net"
 	"strconv"
@@ -71,20 +69,10 @@ func explain(err error, p config.Provider) (msg, fix string) {
 
 // networkFix says what to check when an endpoint cannot be reached.
 func networkFix(err error, what string) string {
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		verify   *tls.CertificateVerificationError
-		record   tls.RecordHeaderError
-		dns      *net.DNSError
-	)
-	switch {
-	case errors.As(err, &unknown), errors.As(err, &verify):
-		return "the IdP's certificate is not trusted: set caFile to the CA bundle that signed it"
-	case errors.As(err, &hostname):
-		return "the certificate does not name this host: use the host name the certificate was issued for"
-	case errors.As(err, &record):
-		return "the server does not speak TLS: use http:// for a plain-HTTP endpoint (loopback only, or allowInsecureHTTP)"
+	var dns *net.DNSError
+	switch tlsFailure := oauth.ClassifyTLS(err); {
+	case tlsFailure != oauth.NoTLSFailure:
+		return tlsFailure.Fix()
 	case errors.As(err, &dns):
 		return "the host name does not resolve: check " + what
 	case errors.Is(err, syscall.ECONNREFUSED):

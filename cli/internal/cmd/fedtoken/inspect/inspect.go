@@ -9,19 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fedtoken/fedtoken/core/jwt"
+	"github.com/fedtoken/fedtoken/core/subject"
 
 	"github.com/fedtoken/fedtoken/cli/internal/cmd"
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
 )
-
-// maxTokenBytes bounds what inspect reads: a JWT is a few KiB at most.
-const maxTokenBytes = 64 << 10
 
 type flags struct {
 	File   string
@@ -39,7 +35,10 @@ RFC 3339 and relative to now ("in 7m12s", "3m ago").
 
 The token is read from --file, from stdin with "-", or else from the
 subject token source of PROVIDER (the only provider when omitted) — the
-projected ServiceAccount token, a CI OIDC token, ….
+projected ServiceAccount token, a CI OIDC token, …. Every token is read
+with the checks fedtoken applies to a subject token: at most 64 KiB, one
+token and nothing else; a --file must be a regular file (for a pipe, use
+"-"). An expired token is shown, not refused.
 
 For a projected Kubernetes ServiceAccount token (pod-bound: it has a
 kubernetes.io.pod claim), inspect also shows when the kubelet will rotate
@@ -78,14 +77,14 @@ func run(ctx context.Context, env *cmd.Env, f *flags, args []string) error {
 	if f.File != "" && arg != "" {
 		return exitcode.Usagef("give either --file or %q, not both", arg)
 	}
-	token, source, err := read(ctx, env, f.File, arg)
+	info, source, err := read(ctx, env, f.File, arg)
 	if err != nil {
 		return err
 	}
-	h, c, err := jwt.Decode(token)
-	if err != nil {
-		return exitcode.New(exitcode.Subject, fmt.Errorf("inspect %s: %w", source, err))
+	if info.DecodeError != nil {
+		return exitcode.New(exitcode.Subject, fmt.Errorf("inspect %s: %w", source, info.DecodeError))
 	}
+	h, c := info.Header, info.Claims
 	r := newReport(source, h, c, env.Now())
 	if f.Output == "json" {
 		return r.writeJSON(env.Streams.Out)
@@ -93,51 +92,63 @@ func run(ctx context.Context, env *cmd.Env, f *flags, args []string) error {
 	return r.writeText(env.Streams.Out)
 }
 
-// read returns the token and a description of where it came from.
-func read(ctx context.Context, env *cmd.Env, file, arg string) (string, string, error) {
+// read reads the token through core (subject.Inspect, with the checks
+// and limits of the subject token sources) and returns its description
+// and where it came from. An expired token is described, not refused.
+func read(ctx context.Context, env *cmd.Env, file, arg string) (subject.Info, string, error) {
 	switch {
 	case file != "":
-		tok, err := readFile(file)
-		return tok, "file " + file, err
+		info, err := inspect(ctx, subject.File{Path: file})
+		return info, "file " + file, err
 	case arg == "-":
-		tok, err := readAll(env.Streams.In, "stdin")
-		return tok, "stdin", err
+		tok, err := readStdin(env.Streams.In)
+		if err != nil {
+			return subject.Info{}, "stdin", err
+		}
+		info, err := inspect(ctx, subject.Static(tok))
+		if err != nil {
+			err = exitcode.New(exitcode.Subject, fmt.Errorf("inspect: stdin: %w", err))
+		}
+		return info, "stdin", err
 	default:
 		file, p, err := env.LoadProvider(arg)
 		if err != nil {
-			return "", "", err
+			return subject.Info{}, "", err
 		}
 		pr, err := env.OpenProvider(file, p)
 		if err != nil {
-			return "", "", err
+			return subject.Info{}, "", err
 		}
-		tok, src, err := env.RawSubjectToken(ctx, p, pr)
-		return tok, "provider " + p.ID + " subject token, " + src, err
+		info, src, err := env.InspectSubject(ctx, p, pr)
+		return info, "provider " + p.ID + " subject token, " + src, err
 	}
 }
 
-func readFile(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", exitcode.New(exitcode.Subject, fmt.Errorf("inspect: %w", err))
+// inspect describes src's token; an expired one is no error here.
+func inspect(ctx context.Context, src subject.Source) (subject.Info, error) {
+	info, err := subject.Inspect(ctx, src)
+	var expired *subject.ExpiredError
+	if err != nil && !errors.As(err, &expired) {
+		return info, exitcode.New(exitcode.Subject, err)
 	}
-	defer fh.Close()
-	return readAll(fh, path)
+	return info, nil
 }
 
-func readAll(r io.Reader, name string) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxTokenBytes+1))
+// readStdin reads a token from stdin, as `fedtoken token` prints it in
+// any format but json: bare, or after "Bearer " or "Authorization: Bearer ".
+func readStdin(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, subject.MaxTokenSize+1))
 	if err != nil {
-		return "", exitcode.New(exitcode.Subject, fmt.Errorf("inspect: read %s: %w", name, err))
+		return "", exitcode.New(exitcode.Subject, fmt.Errorf("inspect: read stdin: %w", err))
 	}
-	if len(b) > maxTokenBytes {
-		return "", exitcode.New(exitcode.Subject, fmt.Errorf("inspect: %s is larger than %d bytes: not a JWT", name, maxTokenBytes))
+	if len(b) > subject.MaxTokenSize {
+		return "", exitcode.New(exitcode.Subject, fmt.Errorf("inspect: stdin is larger than %d bytes: not a JWT", subject.MaxTokenSize))
 	}
 	tok := string(bytes.TrimSpace(b))
 	tok = strings.TrimPrefix(tok, "Bearer ")
 	tok = strings.TrimPrefix(tok, "Authorization: Bearer ")
 	if tok == "" {
-		return "", exitcode.New(exitcode.Subject, errors.New("inspect: "+name+" is empty"))
+		return "", exitcode.New(exitcode.Subject, errors.New("inspect: stdin is empty"))
 	}
 	return tok, nil
 }
