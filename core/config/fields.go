@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -32,10 +33,7 @@ var (
 	// object by servers[] entries and native providers.
 	identityFields = []string{"id", "name", "baseURL"}
 
-	flows = []string{
-		string(FlowAuthorizationCode), string(FlowDeviceCode), string(FlowClientCredentials),
-		string(FlowJWTBearer), string(FlowTokenExchange),
-	}
+	flows        = grant.FlowNames(nil)
 	sourceTypes  = []string{SourceKubernetesSA, SourceFile, SourceEnv, SourceGitHubActions, SourceExec}
 	authMethods  = []string{"auto", ClientAuthClientSecretBasic, ClientAuthClientSecretPost, ClientAuthNone, ClientAuthPrivateKeyJWT, ClientAuthFederated}
 	sourceFields = []string{"type", "tokenPath", "path", "var", "audience", "command", "timeout", "timeoutMs"}

@@ -119,9 +119,7 @@ const (
 )
 
 // Interactive reports whether the flow needs a person (browser or device code).
-func (f Flow) Interactive() bool {
-	return f == FlowAuthorizationCode || f == FlowDeviceCode
-}
+func (f Flow) Interactive() bool { return f.Info().Interactive }
 
 // ClientAuth says how the client authenticates to the token endpoint.
 type ClientAuth struct {

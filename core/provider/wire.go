@@ -51,17 +51,15 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 		params.Set(k, v)
 	}
 
+	flow := p.AuthFlow.Info()
+	if flow.Subject && w.subject == nil {
+		return w, fmt.Errorf("authFlow %s needs a subjectTokenSource", p.AuthFlow)
+	}
 	switch p.AuthFlow {
 	case config.FlowJWTBearer:
-		if w.subject == nil {
-			return w, fmt.Errorf("authFlow jwt_bearer needs a subjectTokenSource")
-		}
 		w.grant = &grant.JWTBearer{Endpoint: ep, Client: client, Auth: auth, Assertion: w.subject,
 			Scopes: p.Scopes, Params: params}
 	case config.FlowTokenExchange:
-		if w.subject == nil {
-			return w, fmt.Errorf("authFlow token_exchange needs a subjectTokenSource")
-		}
 		te := &grant.TokenExchange{Endpoint: ep, Client: client, Auth: auth, Subject: w.subject,
 			SubjectTokenType:   p.TokenExchange.SubjectTokenType,
 			ActorTokenType:     p.TokenExchange.ActorTokenType,
@@ -79,12 +77,13 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 		w.grant = te
 	case config.FlowClientCredentials:
 		w.grant = &grant.ClientCredentials{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes, Params: params}
-	case config.FlowAuthorizationCode, config.FlowDeviceCode:
+	default:
+		if !flow.Interactive {
+			return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
+		}
 		w.grant = &interactive{id: p.ID, flow: p.AuthFlow,
 			refresh: &grant.Refresh{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes}}
 		w.login = newLogin(p, client, auth, disc, params, o)
-	default:
-		return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
 	}
 	return w, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/models"
 	"github.com/fedtoken/fedtoken/core/oauth"
@@ -151,7 +152,7 @@ func servedProviders(file *config.File, ids []string, logger *slog.Logger) ([]co
 				return nil, err
 			}
 			if p.AuthFlow.Interactive() {
-				return nil, fmt.Errorf("provider %q: authFlow %s needs a person at a browser; the sidecar serves jwt_bearer, token_exchange and client_credentials providers", id, p.AuthFlow)
+				return nil, fmt.Errorf("provider %q: authFlow %s needs a person at a browser; the sidecar serves %s providers", id, p.AuthFlow, grant.MachineFlows("and"))
 			}
 			out = append(out, *p)
 		}
@@ -165,7 +166,7 @@ func servedProviders(file *config.File, ids []string, logger *slog.Logger) ([]co
 		out = append(out, p)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("config %s: no provider the sidecar can serve: every provider uses an interactive authFlow; use jwt_bearer, token_exchange or client_credentials", file.Path)
+		return nil, fmt.Errorf("config %s: no provider the sidecar can serve: every provider uses an interactive authFlow; use %s", file.Path, grant.MachineFlows("or"))
 	}
 	return out, nil
 }

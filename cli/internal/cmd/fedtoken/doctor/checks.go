@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/discovery"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
@@ -29,16 +30,6 @@ type doctor struct {
 
 	hc       *http.Client
 	tokenURL string
-}
-
-// grantTypes are the grant_type values of each flow, as listed in
-// grant_types_supported.
-var grantTypes = map[config.Flow]string{
-	config.FlowJWTBearer:         "urn:ietf:params:oauth:grant-type:jwt-bearer",
-	config.FlowTokenExchange:     "urn:ietf:params:oauth:grant-type:token-exchange",
-	config.FlowClientCredentials: "client_credentials",
-	config.FlowDeviceCode:        "urn:ietf:params:oauth:grant-type:device_code",
-	config.FlowAuthorizationCode: "authorization_code",
 }
 
 func (d *doctor) check(ctx context.Context) {
@@ -83,6 +74,13 @@ func (d *doctor) check(ctx context.Context) {
 // federated reports whether the subject token is the client assertion.
 func (d *doctor) federated() bool { return d.p.ClientAuth.Method == config.ClientAuthFederated }
 
+// assertsSubject reports whether the flow presents the subject token as an
+// RFC 7523 assertion (jwt_bearer), whose aud must name the IdP (RFC 7523 §3).
+func (d *doctor) assertsSubject() bool {
+	f := d.p.AuthFlow.Info()
+	return f.Subject && f.GrantType == grant.GrantTypeJWTBearer
+}
+
 // checkSubject checks the subject token and its audience; it reports
 // whether a grant could send it, and whether the audience check passed
 // (when it fails, doctor sends nothing to the IdP).
@@ -99,7 +97,7 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 	}
 	h, c, err := jwt.Decode(tok)
 	if err != nil {
-		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != config.TokenTypeJWT &&
+		if slices.Contains(p.AuthFlow.Info().Uses, "tokenExchange") && !d.federated() && p.TokenExchange.SubjectTokenType != config.TokenTypeJWT &&
 			p.TokenExchange.SubjectTokenType != config.TokenTypeIDToken {
 			d.r.warn("subject", fmt.Sprintf("%s: not a JWT (%v); fine for subjectTokenType %s", desc, err, p.TokenExchange.SubjectTokenType))
 			return true, true
@@ -120,13 +118,13 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 // answers "Public client not allowed to use authorization grant".
 func (d *doctor) checkClientAuth() {
 	p := d.p
-	if p.AuthFlow != config.FlowJWTBearer || p.ClientAuth.Method != config.ClientAuthAuto || p.HasClientSecret() {
+	if !d.assertsSubject() || p.ClientAuth.Method != config.ClientAuthAuto || p.HasClientSecret() {
 		return
 	}
 	if !strings.Contains(p.Issuer, "/realms/") {
 		return // not Keycloak's issuer shape: other IdPs (Okta, Zitadel) may allow public clients
 	}
-	d.r.warn("client auth", "jwt_bearer with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
+	d.r.warn("client auth", string(p.AuthFlow)+" with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
 		"to stay secretless there, set clientAuth: {\"method\": \"federated\"} (the same platform token then authenticates the client; see docs/idp/keycloak.md)")
 }
 
@@ -178,7 +176,7 @@ func (d *doctor) checkAudience(c jwt.Claims) bool {
 			expected = append(expected, u)
 		}
 	}
-	strict := p.AuthFlow == config.FlowJWTBearer || d.federated()
+	strict := d.assertsSubject() || d.federated()
 	match := slices.ContainsFunc(c.Audience, func(a string) bool {
 		return slices.ContainsFunc(expected, func(e string) bool { return sameURL(a, e) })
 	})
@@ -248,7 +246,7 @@ func (d *doctor) checkDiscovery(ctx context.Context) {
 	if strings.HasPrefix(p.Issuer, "https:") {
 		msg += " over verified TLS"
 	}
-	gt := grantTypes[p.AuthFlow]
+	gt := p.AuthFlow.Info().GrantType
 	if len(md.GrantTypesSupported) > 0 && !slices.Contains(md.GrantTypesSupported, gt) {
 		d.r.warn("discovery", msg+fmt.Sprintf("; but grant_types_supported does not list %s: expect unsupported_grant_type", gt))
 		return

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fedtoken/fedtoken/core/grant"
+
 	"github.com/fedtoken/fedtoken/cli/internal/cmd"
 	"github.com/fedtoken/fedtoken/cli/internal/humantime"
 )
@@ -33,7 +35,7 @@ prints its URL) and receives the result on a loopback address,
 prints a code to enter on another device. Both use PKCE.
 
 login always starts a new login, replacing any cached token. For a
-machine flow (jwt_bearer, token_exchange, client_credentials) there is
+machine flow (` + grant.MachineFlows("") + `) there is
 nothing to log in to: login just obtains and caches a token.
 
 A non-interactive run (no terminal, or CI=true) never prompts: login
