@@ -27,7 +27,7 @@ var (
 		"clientSecretFile", "clientSecretEnv", "clientAuth", "tokenExchange",
 		"actorTokenSource", "extraParams", "caFile", "allowInsecureHTTP",
 		"httpTimeout", "httpTimeoutMs", "tokenExpirySkew", "tokenExpirySkewMs",
-		"redirectPath",
+		"redirectPath", "assertion",
 	}
 	// identityFields are id, name and baseURL, written inside the provider
 	// object by servers[] entries and native providers.
@@ -88,6 +88,7 @@ func readProvider(o object, p *Provider, def timing) {
 	}
 
 	p.ClientAuth = readClientAuth(o)
+	p.Assertion = readAssertion(o, p.AuthFlow)
 	p.SubjectTokenSource = readSource(o, "subjectTokenSource")
 	p.ActorTokenSource = readSource(o, "actorTokenSource")
 	p.TokenExchange = readTokenExchange(o)
@@ -152,6 +153,24 @@ func readClientAuth(o object) ClientAuth {
 	a.KeyID = c.str("keyId")
 	a.OmitClientID = c.boolPtr("omitClientId")
 	c.warnUnknown([]string{"method", "privateKeyFile", "keyId", "omitClientId"})
+	return a
+}
+
+// readAssertion reads the signing key of authFlow jwt_bearer_key.
+func readAssertion(o object, flow Flow) Assertion {
+	var a Assertion
+	c, ok := o.child("assertion")
+	if ok {
+		a = Assertion{PrivateKeyFile: c.str("privateKeyFile"), KeyID: c.str("keyId"), Audience: c.str("audience")}
+		c.warnUnknown([]string{"privateKeyFile", "keyId", "audience"})
+	}
+	used := slices.Contains(flow.Info().Uses, "assertion")
+	switch {
+	case used && a.PrivateKeyFile == "" && !o.d.hasErr(o.at("assertion")) && !o.d.hasErr(o.at("authFlow")):
+		o.d.fail(o.at("assertion")+".privateKeyFile", "required when authFlow is %s (the PEM private key that signs the assertion; its public key is registered for clientId at the IdP)", flow)
+	case !used && o.has("assertion"):
+		o.d.warn(o.at("assertion"), "ignored: only authFlow %s uses it", strings.Join(grant.UsedBy("assertion"), ", "))
+	}
 	return a
 }
 

@@ -53,6 +53,7 @@ type Flow struct {
 const (
 	nameAuthorizationCode = "authorization_code"
 	nameDeviceCode        = "device_code"
+	nameJWTBearerKey      = "jwt_bearer_key"
 )
 
 // Flows lists every authFlow, in the order of the configuration reference.
@@ -94,6 +95,13 @@ var Flows = []Flow{
 		Uses:         []string{"tokenExchange", "actorTokenSource"},
 		Summary:      "the platform JWT is the RFC 8693 subject_token",
 		RejectedHint: "the IdP rejected the subject token: check that it trusts the token's issuer, the token's aud, and subjectTokenType",
+	},
+	{
+		Name: nameJWTBearerKey, GrantType: GrantTypeJWTBearer,
+		Sets:         map[string]string{"assertion": "assertion.privateKeyFile"},
+		Uses:         []string{"assertion"},
+		Summary:      "an RFC 7523 assertion signed with the client's private key",
+		RejectedHint: "the IdP rejected the signed assertion: check that the public key of assertion.privateKeyFile (and assertion.keyId) is registered for the client, that iss and sub (the clientId) name that client, and that aud (assertion.audience; default the token endpoint) is what the IdP expects",
 	},
 }
 
