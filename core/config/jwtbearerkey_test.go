@@ -89,3 +89,17 @@ providers:
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+// TestFlowConstantsInTable: every Flow constant has its row in the table
+// of flows, and the table has no flow without a constant.
+func TestFlowConstantsInTable(t *testing.T) {
+	consts := []Flow{FlowAuthorizationCode, FlowDeviceCode, FlowClientCredentials, FlowJWTBearer, FlowTokenExchange, FlowJWTBearerKey}
+	for _, f := range consts {
+		if f.Info().Name != string(f) {
+			t.Errorf("flow %s has no row in grant.Flows", f)
+		}
+	}
+	if len(flows) != len(consts) {
+		t.Errorf("grant.Flows has %d flows (%v), config %d constants", len(flows), flows, len(consts))
+	}
+}

@@ -39,16 +39,18 @@ var answers = []answer{
 }
 
 // Advice says what to do about a grant's error: the fix for a known IdP
-// answer (matched on its error code and description), else the grant's
-// hint (see Hint), else "". `fedtoken doctor` shows it.
-func Advice(err error) string {
+// answer (matched on its error code and description) when the request
+// presented a platform JWT (platformJWT: the answers are about such a
+// token), else the grant's hint (see Hint), else "". `fedtoken doctor`
+// shows it.
+func Advice(err error, platformJWT bool) string {
 	var oe *oauth.Error
 	if !errors.As(err, &oe) {
 		return ""
 	}
 	desc := strings.ToLower(oe.Description)
 	for _, a := range answers {
-		if a.code == oe.Code && containsAny(desc, a.any) {
+		if platformJWT && a.code == oe.Code && containsAny(desc, a.any) {
 			return a.fix
 		}
 	}

@@ -37,9 +37,10 @@ type Flow struct {
 	// flows may send as extraParams (Auth0's audience on
 	// client_credentials), mapped like Sets.
 	Owns map[string]string
-	// Uses are the settings that only this flow reads; set on another
-	// flow they are ignored with a warning and `config view` leaves them
-	// out.
+	// Uses are the settings that only this flow reads: configuration
+	// checks warn about the sections (tokenExchange, actorTokenSource,
+	// assertion) set on another flow, and `config view` leaves the
+	// interactive and token exchange ones out there.
 	Uses []string
 	// Summary is the one-line description of `fedtoken --help` (at most
 	// 58 characters, so the list fits 80 columns).

@@ -21,7 +21,8 @@ func explain(err error, p config.Provider) (msg, fix string) {
 		return err.Error(), networkFix(err, "the IdP's URL")
 	}
 	msg = string(p.AuthFlow) + ": " + oe.Error()
-	if h := grant.Advice(err); h != "" {
+	platformJWT := p.AuthFlow.Info().Subject || p.ClientAuth.Method == config.ClientAuthFederated
+	if h := grant.Advice(err, platformJWT); h != "" {
 		return msg, h
 	}
 	if oe.Retryable() {
