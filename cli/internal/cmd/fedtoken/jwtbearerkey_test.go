@@ -4,12 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/mockidp"
@@ -45,7 +45,9 @@ func TestJWTBearerKeyAgainstMockIdP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "sa-key-1", Algorithm: "RS256", Use: "sig"}}})
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "sa-key-1", "alg": "RS256", "use": "sig",
+		"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
 	if err != nil {
 		t.Fatal(err)
 	}
