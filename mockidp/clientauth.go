@@ -233,20 +233,35 @@ func (is *issuer) authenticatePrivateKeyJWT(ctx context.Context, c clientCreds, 
 	if !cl.allowsMethod(AuthPrivateKeyJWT) {
 		return nil, invalidClient("client %q may not use private_key_jwt (allowed: %v)", cl.cfg.ID, cl.methods)
 	}
+	if ce := is.verifyClientSigned(ctx, t, cl, "private_key_jwt"); ce != nil {
+		return fail(ce)
+	}
+	return &authedClient{client: cl, method: AuthPrivateKeyJWT}, nil
+}
+
+// verifyClientSigned checks a JWT a client signed itself with its
+// registered key (a private_key_jwt client assertion, or a self-signed
+// jwt-bearer assertion): iss = sub = the client ID, signature, exp, aud
+// (the issuer or one of its endpoints) and a jti not seen before. what
+// names the use in messages.
+func (is *issuer) verifyClientSigned(ctx context.Context, t *parsedJWT, cl *client, what string) *checkError {
+	if t.sub != t.iss {
+		return &checkError{Check: checkSubject, Detail: fmt.Sprintf("%s: iss %q and sub %q must both be the client_id", what, t.iss, t.sub)}
+	}
 	src := &staticKeys{set: cl.keys, desc: fmt.Sprintf("the registered keys of client %q", cl.cfg.ID)}
 	if err := verifySignature(ctx, t, src); err != nil {
 		var ce *checkError
 		errors.As(err, &ce)
-		return fail(ce)
+		return ce
 	}
 	now := is.now()
 	if err := checkTimes(t, now, 0, 0); err != nil {
 		var ce *checkError
 		errors.As(err, &ce)
-		return fail(ce)
+		return ce
 	}
 	if !slices.ContainsFunc(t.aud, func(a string) bool { return a == is.url || strings.HasPrefix(a, is.url+"/") }) {
-		return fail(&checkError{Check: checkAudience, Detail: fmt.Sprintf("audience %v must contain the issuer %q or its token endpoint", t.aud, is.url)})
+		return &checkError{Check: checkAudience, Detail: fmt.Sprintf("audience %v must contain the issuer %q or its token endpoint", t.aud, is.url)}
 	}
 	if t.jti != "" {
 		is.mu.Lock()
@@ -261,10 +276,10 @@ func (is *issuer) authenticatePrivateKeyJWT(ctx context.Context, c clientCreds, 
 		}
 		is.mu.Unlock()
 		if used {
-			return fail(&checkError{Check: checkReplay, Detail: fmt.Sprintf("jti %q was already used", t.jti)})
+			return &checkError{Check: checkReplay, Detail: fmt.Sprintf("jti %q was already used", t.jti)}
 		}
 	}
-	return &authedClient{client: cl, method: AuthPrivateKeyJWT}, nil
+	return nil
 }
 
 // optionalClient authenticates the client of a jwt-bearer request, where

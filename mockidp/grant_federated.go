@@ -79,6 +79,9 @@ func (is *issuer) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileG
 	if cl != nil && !cl.allows(GrantJWTBearer) {
 		return nil, unauthorizedClient("client %q may not use grant jwt_bearer", cl.cfg.ID)
 	}
+	if signer, t := is.selfSigner(r.Data.Assertion); signer != nil {
+		return is.jwtProfileSelfSigned(ctx, cl, signer, t, r.Data.Scope)
+	}
 	t, err := is.verifyExternal(ctx, r.Data.Assertion, false)
 	if t != nil {
 		recordFrom(ctx).setSubject(t.summary())
@@ -94,6 +97,55 @@ func (is *issuer) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileG
 		ac.clientID, ac.audiences, ac.lifetime = cl.cfg.ID, cl.audiences(), is.accessLifetime(cl.client)
 	}
 	return is.accessResponse(ac, "")
+}
+
+// selfSigner returns the client that signed a jwt-bearer assertion
+// itself — its iss is the ID of a client with a registered key and no
+// trust policy covers that issuer (the service-account-key pattern of
+// golang.org/x/oauth2/jwt, Zitadel's JWT profile) — and the parsed
+// assertion; nil when the assertion is not such a one.
+func (is *issuer) selfSigner(raw string) (*client, *parsedJWT) {
+	t, err := parseJWT(raw)
+	if err != nil {
+		return nil, nil
+	}
+	for _, p := range is.policies() {
+		if p.issuer == t.iss {
+			return nil, nil
+		}
+	}
+	cl := is.lookupClient(t.iss)
+	if cl == nil || len(cl.keys) == 0 {
+		return nil, nil
+	}
+	return cl, t
+}
+
+// jwtProfileSelfSigned serves a jwt-bearer request whose assertion the
+// client signer signed with its registered key (iss = sub = its ID). The
+// token is the client's own: sub and client_id are its ID. authed is the
+// client the request authenticated besides, if any; it must be signer.
+func (is *issuer) jwtProfileSelfSigned(ctx context.Context, authed *authedClient, signer *client, t *parsedJWT, scope []string) (*op.Response, error) {
+	rec := recordFrom(ctx)
+	rec.setSubject(t.summary())
+	if authed == nil {
+		rec.setClient(signer.cfg.ID, "") // the assertion names the client; nothing else authenticated it
+	}
+	if authed != nil && authed.cfg.ID != signer.cfg.ID {
+		return nil, invalidGrant("assertion: signed by client %q, but the request authenticated client %q", signer.cfg.ID, authed.cfg.ID)
+	}
+	if !signer.allows(GrantJWTBearer) {
+		return nil, unauthorizedClient("client %q may not use grant jwt_bearer", signer.cfg.ID)
+	}
+	if ce := is.verifyClientSigned(ctx, t, signer, "self-signed assertion"); ce != nil {
+		return nil, is.reject(ctx, "assertion", ce, "invalid_grant")
+	}
+	scopes, err := signer.grantScopes(scope)
+	if err != nil {
+		return nil, err
+	}
+	return is.accessResponse(accessClaims{subject: signer.cfg.ID, clientID: signer.cfg.ID, audiences: signer.audiences(),
+		scopes: scopes, lifetime: is.accessLifetime(signer)}, "")
 }
 
 // accessResponse issues an access token and wraps it in a token response.

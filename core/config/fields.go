@@ -29,16 +29,13 @@ var (
 		"clientSecretFile", "clientSecretEnv", "clientAuth", "tokenExchange",
 		"actorTokenSource", "extraParams", "caFile", "allowInsecureHTTP",
 		"httpTimeout", "httpTimeoutMs", "tokenExpirySkew", "tokenExpirySkewMs",
-		"redirectPath",
+		"redirectPath", "assertion",
 	}
 	// identityFields are id, name and baseURL, written inside the provider
 	// object by servers[] entries and native providers.
 	identityFields = []string{"id", "name", "baseURL"}
 
-	flows = []string{
-		string(FlowAuthorizationCode), string(FlowDeviceCode), string(FlowClientCredentials),
-		string(FlowJWTBearer), string(FlowTokenExchange),
-	}
+	flows        = grant.FlowNames(nil)
 	sourceTypes  = []string{subject.TypeKubernetesSA, subject.TypeFile, subject.TypeEnv, subject.TypeGitHubActions, subject.TypeExec}
 	authMethods  = []string{"auto", string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthFederated)}
 	sourceFields = []string{"type", "tokenPath", "path", "var", "audience", "command", "timeout", "timeoutMs"}
@@ -93,6 +90,7 @@ func readProvider(o object, p *Provider, def timing) {
 	}
 
 	p.ClientAuth = readClientAuth(o)
+	p.Assertion = readAssertion(o, p.AuthFlow)
 	p.SubjectTokenSource = readSource(o, "subjectTokenSource")
 	p.ActorTokenSource = readSource(o, "actorTokenSource")
 	p.TokenExchange = readTokenExchange(o)
@@ -157,6 +155,24 @@ func readClientAuth(o object) ClientAuth {
 	a.KeyID = c.str("keyId")
 	a.OmitClientID = c.boolPtr("omitClientId")
 	c.warnUnknown([]string{"method", "privateKeyFile", "keyId", "omitClientId"})
+	return a
+}
+
+// readAssertion reads the signing key of authFlow jwt_bearer_key.
+func readAssertion(o object, flow Flow) Assertion {
+	var a Assertion
+	c, ok := o.child("assertion")
+	if ok {
+		a = Assertion{PrivateKeyFile: c.str("privateKeyFile"), KeyID: c.str("keyId"), Audience: c.str("audience")}
+		c.warnUnknown([]string{"privateKeyFile", "keyId", "audience"})
+	}
+	used := slices.Contains(flow.Info().Uses, "assertion")
+	switch {
+	case used && a.PrivateKeyFile == "" && !o.d.hasErr(o.at("assertion")) && !o.d.hasErr(o.at("authFlow")):
+		o.d.fail(o.at("assertion")+".privateKeyFile", "required when authFlow is %s (the PEM private key that signs the assertion; its public key is registered for clientId at the IdP)", flow)
+	case !used && o.has("assertion"):
+		o.d.warn(o.at("assertion"), "ignored: only authFlow %s uses it", strings.Join(grant.UsedBy("assertion"), ", "))
+	}
 	return a
 }
 

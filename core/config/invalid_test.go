@@ -37,7 +37,7 @@ func TestParseInvalid(t *testing.T) {
 			name: "native unknown authFlow",
 			file: "fedtoken.yaml",
 			data: "providers:\n  miaou:\n    issuer: https://idp.example.com\n    clientId: c\n    authFlow: password\n",
-			want: []string{nPath + `authFlow: "password" is not one of authorization_code, device_code, client_credentials, jwt_bearer, token_exchange`},
+			want: []string{nPath + `authFlow: "password" is not one of authorization_code, device_code, client_credentials, jwt_bearer, token_exchange, jwt_bearer_key`},
 		},
 		{
 			name: "type errors name the path",
@@ -281,7 +281,7 @@ providers:
 			file: "fedtoken.yaml",
 			data: "providers:\n  miaou:\n    clientId: c\n    authFlow: jwt-bearer\n    clientAuth: {method: basic}\n",
 			want: []string{
-				nPath + `authFlow: "jwt-bearer" is not one of authorization_code, device_code, client_credentials, jwt_bearer, token_exchange`,
+				nPath + `authFlow: "jwt-bearer" is not one of authorization_code, device_code, client_credentials, jwt_bearer, token_exchange, jwt_bearer_key`,
 				nPath + `clientAuth.method: "basic" is not one of auto, client_secret_basic, client_secret_post, none, private_key_jwt, federated`,
 				nPath + "issuer: required (or set tokenEndpoint)",
 			},

@@ -58,6 +58,9 @@ type Provider struct {
 	// TokenExchange holds the RFC 8693 parameters. Upstream
 	// tokenExchangeAudience lands in TokenExchange.Audience.
 	TokenExchange TokenExchange `json:"tokenExchange,omitzero"`
+	// Assertion is the signing key of authFlow jwt_bearer_key (fedtoken
+	// extension).
+	Assertion Assertion `json:"assertion,omitzero"`
 	// ExtraParams are added to every token request form, e.g. Dex's
 	// connector_id. Parameters fedtoken sets itself are refused.
 	ExtraParams map[string]string `json:"extraParams,omitempty"`
@@ -117,11 +120,25 @@ const (
 	FlowClientCredentials Flow = "client_credentials"
 	FlowJWTBearer         Flow = "jwt_bearer"
 	FlowTokenExchange     Flow = "token_exchange"
+	FlowJWTBearerKey      Flow = "jwt_bearer_key"
 )
 
 // Interactive reports whether the flow needs a person (browser or device code).
-func (f Flow) Interactive() bool {
-	return f == FlowAuthorizationCode || f == FlowDeviceCode
+func (f Flow) Interactive() bool { return f.Info().Interactive }
+
+// Assertion is how authFlow jwt_bearer_key signs its RFC 7523 assertion:
+// iss and sub are the clientId, and the IdP verifies the signature with
+// the public key registered for the client.
+type Assertion struct {
+	// PrivateKeyFile is the PEM private key (RSA: RS256; ECDSA P-256:
+	// ES256; also P-384, P-521, Ed25519), read on every token request so
+	// a rotated mounted Secret is picked up.
+	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
+	// KeyID is the "kid" header: the id the IdP gave the registered key.
+	KeyID string `json:"keyId,omitempty"`
+	// Audience is the "aud" claim; default the token endpoint URL. Some
+	// IdPs (Zitadel) want their issuer.
+	Audience string `json:"audience,omitempty"`
 }
 
 // ClientAuth says how the client authenticates to the token endpoint.

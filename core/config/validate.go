@@ -25,7 +25,7 @@ func finish(d *decoder, p *Provider, at pathFunc) {
 	if p.ClientAuth.OmitClientID == nil {
 		p.ClientAuth.OmitClientID = new(p.ClientAuth.Method == oauth.AuthFederated)
 	}
-	if p.AuthFlow == FlowTokenExchange && p.TokenExchange.SubjectTokenType == "" {
+	if slices.Contains(p.AuthFlow.Info().Uses, "tokenExchange") && p.TokenExchange.SubjectTokenType == "" {
 		p.TokenExchange.SubjectTokenType = grant.TokenTypeJWT
 	}
 	if p.ActorTokenSource != nil && p.TokenExchange.ActorTokenType == "" {
@@ -45,19 +45,16 @@ func finish(d *decoder, p *Provider, at pathFunc) {
 		checkCredentials(d, p, at)
 	}
 
-	switch p.AuthFlow {
-	case FlowJWTBearer, FlowTokenExchange:
-		if p.SubjectTokenSource == nil && flowOK && sourceOK {
-			d.fail(at("subjectTokenSource"), "required when authFlow is %s; e.g. {\"type\": \"kubernetes_sa\"}", p.AuthFlow)
-		}
+	flow := p.AuthFlow.Info()
+	if flow.Subject && p.SubjectTokenSource == nil && flowOK && sourceOK {
+		d.fail(at("subjectTokenSource"), "required when authFlow is %s; e.g. {\"type\": \"kubernetes_sa\"}", p.AuthFlow)
 	}
-	if p.AuthFlow != FlowTokenExchange {
-		if p.ActorTokenSource != nil {
-			d.warn(at("actorTokenSource"), "ignored: only authFlow token_exchange sends an actor token")
-		}
-		if te := p.TokenExchange; te.SubjectTokenType != "" || te.ActorTokenType != "" || te.RequestedTokenType != "" || len(te.Resource) > 0 {
-			d.warn(at("tokenExchange"), "ignored: only authFlow token_exchange uses it")
-		}
+	if p.ActorTokenSource != nil && !slices.Contains(flow.Uses, "actorTokenSource") {
+		d.warn(at("actorTokenSource"), "ignored: only authFlow %s sends an actor token", strings.Join(grant.UsedBy("actorTokenSource"), ", "))
+	}
+	if te := p.TokenExchange; (te.SubjectTokenType != "" || te.ActorTokenType != "" || te.RequestedTokenType != "" || len(te.Resource) > 0) &&
+		!slices.Contains(flow.Uses, "tokenExchange") {
+		d.warn(at("tokenExchange"), "ignored: only authFlow %s uses it", strings.Join(grant.UsedBy("tokenExchange"), ", "))
 	}
 	checkExtraParams(d, p, at)
 }
@@ -69,12 +66,10 @@ func checkEndpoints(d *decoder, p *Provider, at pathFunc, flowOK bool) {
 	if p.Issuer == "" && p.TokenEndpoint == "" && issuerOK && !d.hasErr(at("tokenEndpoint")) {
 		d.fail(at("issuer"), "required (or set tokenEndpoint)")
 	}
-	if p.Issuer == "" && flowOK && issuerOK {
-		switch {
-		case p.AuthFlow == FlowAuthorizationCode && p.AuthorizationEndpoint == "":
-			d.fail(at("authorizationEndpoint"), "required when authFlow is authorization_code and issuer is not set")
-		case p.AuthFlow == FlowDeviceCode && p.DeviceAuthorizationEndpoint == "":
-			d.fail(at("deviceAuthorizationEndpoint"), "required when authFlow is device_code and issuer is not set")
+	if field := p.AuthFlow.Info().Endpoint; field != "" && p.Issuer == "" && flowOK && issuerOK {
+		set := map[string]string{"authorizationEndpoint": p.AuthorizationEndpoint, "deviceAuthorizationEndpoint": p.DeviceAuthorizationEndpoint}
+		if set[field] == "" {
+			d.fail(at(field), "required when authFlow is %s and issuer is not set", p.AuthFlow)
 		}
 	}
 	insecure := at("allowInsecureHTTP")
@@ -118,57 +113,58 @@ func checkCredentials(d *decoder, p *Provider, at pathFunc) {
 			d.fail(at("clientAuth")+".privateKeyFile", "required when %s is private_key_jwt", method)
 		}
 	case oauth.AuthFederated:
-		if p.SubjectTokenSource == nil && p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange {
+		if p.SubjectTokenSource == nil && !p.AuthFlow.Info().Subject {
 			d.fail(at("subjectTokenSource"), "required when %s is federated (the platform JWT is sent as client_assertion)", method)
 		}
 	}
 	if p.ClientAuth.Method != oauth.AuthPrivateKeyJWT && (p.ClientAuth.PrivateKeyFile != "" || p.ClientAuth.KeyID != "") {
 		d.warn(at("clientAuth"), "privateKeyFile and keyId are ignored unless method is private_key_jwt")
 	}
-	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == oauth.AuthAuto && !hasSecret {
-		d.fail(at("clientSecret"), "required when authFlow is client_credentials (or set clientSecretFile or clientSecretEnv, or %s private_key_jwt or federated)", method)
+	if p.AuthFlow.Info().NeedsClientAuth && p.ClientAuth.Method == oauth.AuthAuto && !hasSecret {
+		d.fail(at("clientSecret"), "required when authFlow is %s (or set clientSecretFile or clientSecretEnv, or %s private_key_jwt or federated)", p.AuthFlow, method)
 	}
-	if p.AuthFlow == FlowClientCredentials && p.ClientAuth.Method == oauth.AuthNone {
-		d.fail(method, "none cannot be used with authFlow client_credentials; the client must authenticate")
+	if p.AuthFlow.Info().NeedsClientAuth && p.ClientAuth.Method == oauth.AuthNone {
+		d.fail(method, "none cannot be used with authFlow %s; the client must authenticate", p.AuthFlow)
 	}
 }
 
-// reservedParams are form parameters fedtoken sets itself, mapped to the
-// field that controls them.
-var reservedParams = map[string]string{
+// commonParams are form parameters fedtoken sets itself in every flow,
+// mapped to the field that controls them. Each flow adds its own
+// (grant.Flow Sets and Owns).
+var commonParams = map[string]string{
 	"grant_type":            "authFlow",
 	"client_id":             "clientId",
 	"client_secret":         "clientSecret",
 	"client_assertion":      "clientAuth",
 	"client_assertion_type": "clientAuth",
 	"scope":                 "scopes",
-	"assertion":             "subjectTokenSource",
-	"subject_token":         "subjectTokenSource",
-	"actor_token":           "actorTokenSource",
-	"code":                  "",
-	"code_verifier":         "pkce",
-	"redirect_uri":          "redirectPort",
-	"refresh_token":         "",
-	"device_code":           "",
 }
 
-// exchangeParams are reserved only for token_exchange, where they come
-// from the tokenExchange section; other flows may send them (e.g. Auth0's
-// audience on client_credentials).
-var exchangeParams = map[string]string{
-	"audience":             "tokenExchange.audience",
-	"resource":             "tokenExchange.resource",
-	"requested_token_type": "tokenExchange.requestedTokenType",
-	"subject_token_type":   "tokenExchange.subjectTokenType",
-	"actor_token_type":     "tokenExchange.actorTokenType",
+// reservedParam reports whether extraParams may not set k under flow, and
+// the field that controls it. A parameter some flow sets is reserved in
+// every flow; one a flow owns (token_exchange's audience) only in that flow.
+func reservedParam(flow Flow, k string) (field string, reserved bool) {
+	if field, ok := commonParams[k]; ok {
+		return field, true
+	}
+	own := flow.Info()
+	if field, ok := own.Sets[k]; ok {
+		return field, true
+	}
+	if field, ok := own.Owns[k]; ok {
+		return field, true
+	}
+	for _, f := range grant.Flows {
+		if field, ok := f.Sets[k]; ok {
+			return field, true
+		}
+	}
+	return "", false
 }
 
 func checkExtraParams(d *decoder, p *Provider, at pathFunc) {
 	for _, k := range slices.Sorted(maps.Keys(p.ExtraParams)) {
-		field, reserved := reservedParams[k]
-		if !reserved && p.AuthFlow == FlowTokenExchange {
-			field, reserved = exchangeParams[k]
-		}
+		field, reserved := reservedParam(p.AuthFlow, k)
 		if !reserved {
 			continue
 		}

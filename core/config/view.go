@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"go.yaml.in/yaml/v2"
 
@@ -69,17 +70,19 @@ func (p Provider) viewed() Provider {
 	if p.ClientAuth.OmitClientID != nil && !*p.ClientAuth.OmitClientID {
 		p.ClientAuth.OmitClientID = nil
 	}
-	if !p.AuthFlow.Interactive() {
+	flow := p.AuthFlow.Info()
+	uses := func(setting string) bool { return slices.Contains(flow.Uses, setting) }
+	if !flow.Interactive {
 		p.PKCE, p.RedirectPort, p.RedirectPath = nil, 0, ""
 		p.AuthorizationEndpoint, p.DeviceAuthorizationEndpoint = "", ""
 	}
-	if p.AuthFlow == FlowDeviceCode {
+	if !uses("redirectPort") {
 		p.RedirectPort, p.RedirectPath = 0, ""
 	}
-	if p.AuthFlow != FlowTokenExchange {
+	if !uses("tokenExchange") {
 		p.TokenExchange, p.ActorTokenSource = TokenExchange{}, nil
 	}
-	if p.AuthFlow != FlowJWTBearer && p.AuthFlow != FlowTokenExchange && p.ClientAuth.Method != oauth.AuthFederated {
+	if !flow.Subject && p.ClientAuth.Method != oauth.AuthFederated {
 		p.SubjectTokenSource = nil
 	}
 	return p

@@ -2,7 +2,10 @@
 // each an oauth.TokenSource: JWTBearer (RFC 7523 §2.1), TokenExchange
 // (RFC 8693), ClientCredentials (RFC 6749 §4.4, with a secret, a signed
 // key or a federated platform JWT as client credentials), and Refresh
-// (RFC 6749 §6, an oauth.Renewer).
+// (RFC 6749 §6, an oauth.Renewer). [Flows] is the table of every authFlow,
+// these and the interactive ones: what each sends and needs, read by
+// configuration checks, provider wiring, doctor and messages; its rows
+// name every grant of this package.
 //
 // Every acquisition reads its subject token afresh from its
 // subject.Source: projected tokens rotate, so nothing here caches them.

@@ -2,6 +2,7 @@ package grant
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -167,6 +168,11 @@ func grantCases() []grantCase {
 		}},
 		{nameClientCredentials, func(ep Endpoint, c *oauth.Client, auth oauth.ClientAuth) func(context.Context) (*oauth2.Token, error) {
 			g := &ClientCredentials{Endpoint: ep, Client: c, Auth: auth, Scopes: []string{"llm:invoke"}}
+			return g.TokenContext
+		}},
+		{nameJWTBearerKey, func(ep Endpoint, c *oauth.Client, auth oauth.ClientAuth) func(context.Context) (*oauth2.Token, error) {
+			g := &JWTBearerKey{Endpoint: ep, Client: c, Auth: auth, ClientID: "svc-account", KeyID: "svc-key-1",
+				Key: func() (crypto.Signer, error) { return testAssertionKey(), nil }, Scopes: []string{"openid"}}
 			return g.TokenContext
 		}},
 		{nameRefresh, func(ep Endpoint, c *oauth.Client, auth oauth.ClientAuth) func(context.Context) (*oauth2.Token, error) {

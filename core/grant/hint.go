@@ -137,9 +137,7 @@ func invalidGrantHint(grant, desc string) string {
 		if strings.Contains(desc, "user not found") {
 			return "the IdP trusts the assertion's issuer but no user is linked to its subject; link the user to the identity provider (Keycloak federated identity)"
 		}
-		return "the IdP rejected the assertion: check that it trusts the assertion's iss, that aud is the IdP's issuer or token endpoint, and that the token is not expired or too old"
-	case nameTokenExchange:
-		return "the IdP rejected the subject token: check that it trusts the token's issuer, the token's aud, and subjectTokenType"
 	}
-	return ""
+	f, _ := LookupFlow(grant)
+	return f.RejectedHint
 }

@@ -27,8 +27,8 @@ type interactive struct {
 func (s *interactive) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 func (s *interactive) TokenContext(context.Context) (*oauth2.Token, error) {
-	return nil, fmt.Errorf("provider %q uses %s: %w: run `fedtoken login %s` on a machine with a browser, or use a machine flow (jwt_bearer, token_exchange, client_credentials)",
-		s.id, s.flow, ErrLoginRequired, s.id)
+	return nil, fmt.Errorf("provider %q uses %s: %w: run `fedtoken login %s` on a machine with a browser, or use a machine flow (%s)",
+		s.id, s.flow, ErrLoginRequired, s.id, grant.MachineFlows(""))
 }
 
 func (s *interactive) Renew(ctx context.Context, prev *oauth2.Token) (*oauth2.Token, error) {

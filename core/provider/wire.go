@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"crypto"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/discovery"
 	"github.com/fedtoken/fedtoken/core/grant"
+	"github.com/fedtoken/fedtoken/core/jwt"
 	"github.com/fedtoken/fedtoken/core/login"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
@@ -51,17 +53,15 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 		params.Set(k, v)
 	}
 
+	flow := p.AuthFlow.Info()
+	if flow.Subject && w.subject == nil {
+		return w, fmt.Errorf("authFlow %s needs a subjectTokenSource", p.AuthFlow)
+	}
 	switch p.AuthFlow {
 	case config.FlowJWTBearer:
-		if w.subject == nil {
-			return w, fmt.Errorf("authFlow jwt_bearer needs a subjectTokenSource")
-		}
 		w.grant = &grant.JWTBearer{Endpoint: ep, Client: client, Auth: auth, Assertion: w.subject,
 			Scopes: p.Scopes, Params: params}
 	case config.FlowTokenExchange:
-		if w.subject == nil {
-			return w, fmt.Errorf("authFlow token_exchange needs a subjectTokenSource")
-		}
 		te := &grant.TokenExchange{Endpoint: ep, Client: client, Auth: auth, Subject: w.subject,
 			SubjectTokenType:   p.TokenExchange.SubjectTokenType,
 			ActorTokenType:     p.TokenExchange.ActorTokenType,
@@ -77,14 +77,34 @@ func wire(p config.Provider, hc *http.Client, o options) (wired, error) {
 			w.actor = actor
 		}
 		w.grant = te
+	case config.FlowJWTBearerKey:
+		path := p.Assertion.PrivateKeyFile
+		key := func() (crypto.Signer, error) {
+			k, err := loadPrivateKey(path)
+			if err != nil {
+				return nil, fmt.Errorf("assertion.privateKeyFile: %w", err)
+			}
+			// Sign once so that a key no JWS algorithm fits (an RSA key
+			// under 2048 bits) is reported with its file.
+			if _, err := jwt.Sign(map[string]any{}, k, ""); err != nil {
+				return nil, fmt.Errorf("assertion.privateKeyFile: %s: %w", path, err)
+			}
+			return k, nil
+		}
+		if _, err := key(); err != nil { // read now so a bad file fails at start-up
+			return w, err
+		}
+		w.grant = &grant.JWTBearerKey{Endpoint: ep, Client: client, Auth: auth, ClientID: p.ClientID, Key: key,
+			KeyID: p.Assertion.KeyID, Audience: p.Assertion.Audience, Scopes: p.Scopes, Params: params}
 	case config.FlowClientCredentials:
 		w.grant = &grant.ClientCredentials{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes, Params: params}
-	case config.FlowAuthorizationCode, config.FlowDeviceCode:
+	default:
+		if !flow.Interactive {
+			return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
+		}
 		w.grant = &interactive{id: p.ID, flow: p.AuthFlow,
 			refresh: &grant.Refresh{Endpoint: ep, Client: client, Auth: auth, Scopes: p.Scopes}}
 		w.login = newLogin(p, client, auth, disc, params, o)
-	default:
-		return w, fmt.Errorf("authFlow %q is not supported", p.AuthFlow)
 	}
 	return w, nil
 }

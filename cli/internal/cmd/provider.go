@@ -11,6 +11,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/login"
 	"github.com/fedtoken/fedtoken/core/provider"
 
@@ -88,7 +89,7 @@ func (e *Env) Login(ctx context.Context, pr *provider.Provider) (*oauth2.Token, 
 	}
 	tok, err := pr.Login(ctx, ui)
 	if errors.Is(err, login.ErrNonInteractive) {
-		return nil, fmt.Errorf("%w: run `fedtoken login %s` in a terminal (the token is then cached and renewed), or use a machine flow (jwt_bearer, token_exchange, client_credentials)", err, cfg.ID)
+		return nil, fmt.Errorf("%w: run `fedtoken login %s` in a terminal (the token is then cached and renewed), or use a machine flow (%s)", err, cfg.ID, grant.MachineFlows(""))
 	}
 	return tok, err
 }

@@ -31,6 +31,10 @@ const (
 	// SeedClientID is the seed's multi-provider jwt_bearer client
 	// (deploy/config/multi), public like JWTBearerClientID.
 	SeedClientID = "k8s-bot"
+	// KeyClientID is the client with a registered public key that signs
+	// its own jwt-bearer assertions (fedtoken's jwt_bearer_key, the
+	// service-account-key pattern); Start writes its key pair.
+	KeyClientID = "svc-key"
 )
 
 // Issuers are the issuers the suites get tokens from (Config also
@@ -49,6 +53,9 @@ type Params struct {
 	// ExtraSubjects are more subjects (exact or glob) the trust policies
 	// accept, e.g. the seed workloads' service account.
 	ExtraSubjects []string
+	// KeyClientPublicKey is the PEM public key file of KeyClientID
+	// (filled in by Start); without it the client is left out.
+	KeyClientPublicKey string
 }
 
 // IssuerURL is the URL of issuer name under base.
@@ -64,8 +71,8 @@ func (p Params) Subject() string {
 // TLS (the cluster CA), accepts
 // only tokens whose aud contains the issuer's own URL (audience pinning)
 // and whose sub is a service account of the workload's namespace, and has
-// a federated client bound to the workload's subject and a public
-// jwt_bearer client.
+// a federated client bound to the workload's subject, a public
+// jwt_bearer client and, given its public key, the key client.
 func Config(p Params) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nbaseURL: %s\nissuers:\n", p.ListenAddr, p.BaseURL)
@@ -100,6 +107,9 @@ func Config(p Params) string {
 `, name, p.AccessTokenLifetime, TrustName, p.K8sIssuer, keys,
 			IssuerURL(p.BaseURL, name), subjects,
 			FederatedClientID, TrustName, p.Subject(), JWTBearerClientID, SeedClientID)
+		if p.KeyClientPublicKey != "" {
+			fmt.Fprintf(&b, "  - id: %s\n    publicKeyFile: %s\n    grants: [jwt_bearer]\n", KeyClientID, p.KeyClientPublicKey)
+		}
 	}
 	return b.String()
 }

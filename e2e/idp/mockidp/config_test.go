@@ -73,7 +73,8 @@ var docParams = Params{
 	BaseURL: "http://10.213.0.1:41961", ListenAddr: "10.213.0.1:41961",
 	K8sIssuer: "https://127.0.0.1:6443", K8sCAFile: "/tmp/fedtoken-e2e-XXXX/pki/ca.crt",
 	Namespace: "e2e", ServiceAccount: "workload", AccessTokenLifetime: "60s",
-	ExtraSubjects: []string{"system:serviceaccount:ai-jobs:opencode-runner"},
+	ExtraSubjects:      []string{"system:serviceaccount:ai-jobs:opencode-runner"},
+	KeyClientPublicKey: "/tmp/fedtoken-e2e-XXXX/svc-key.pem.pub",
 }
 
 func TestConfigGolden(t *testing.T) {

@@ -6,7 +6,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -40,6 +45,37 @@ type Server struct {
 	base    string
 	issuers map[string]string
 	params  Params
+	keyFile string
+}
+
+// KeyClientKeyFile is the PEM private key (P-256) of KeyClientID: what a
+// jwt_bearer_key provider's assertion.privateKeyFile names.
+func (s *Server) KeyClientKeyFile() string { return s.keyFile }
+
+// writeKeyClientKeys writes a fresh P-256 key pair for KeyClientID into
+// dir: the private key (0600) at the returned path, the public key beside
+// it with the suffix .pub.
+func writeKeyClientKeys(dir string) (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	priv, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, KeyClientID+".pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv}), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path+".pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // Start writes the configuration and runs fedtoken-mockidp, waiting for its
@@ -61,6 +97,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Container != nil {
 		p.ListenAddr = net.JoinHostPort("0.0.0.0", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 	}
+	keyFile, err := writeKeyClientKeys(o.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: %w", err)
+	}
+	p.KeyClientPublicKey = keyFile + ".pub"
 	cfgPath := filepath.Join(o.WorkDir, "mockidp-config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(Config(p)), 0o600); err != nil {
 		return nil, fmt.Errorf("mockidp: %w", err)
@@ -82,7 +123,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: %w", err)
 	}
-	s := &Server{p: pr, base: p.BaseURL, issuers: map[string]string{}, params: p}
+	s := &Server{p: pr, base: p.BaseURL, issuers: map[string]string{}, params: p, keyFile: keyFile}
 	err = wait.Until(ctx, "mockidp ready file "+ready, 30*time.Second, 100*time.Millisecond, func(context.Context) (bool, error) {
 		if err := pr.Alive(); err != nil {
 			return false, err

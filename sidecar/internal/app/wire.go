@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedtoken/fedtoken/core/cache"
 	"github.com/fedtoken/fedtoken/core/config"
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/models"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/provider"
@@ -149,7 +150,7 @@ func servedProviders(file *config.File, ids []string, logger *slog.Logger) ([]co
 				return nil, err
 			}
 			if p.AuthFlow.Interactive() {
-				return nil, fmt.Errorf("provider %q: authFlow %s needs a person at a browser; the sidecar serves jwt_bearer, token_exchange and client_credentials providers", id, p.AuthFlow)
+				return nil, fmt.Errorf("provider %q: authFlow %s needs a person at a browser; the sidecar serves %s providers", id, p.AuthFlow, grant.MachineFlows("and"))
 			}
 			out = append(out, *p)
 		}
@@ -163,7 +164,7 @@ func servedProviders(file *config.File, ids []string, logger *slog.Logger) ([]co
 		out = append(out, p)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("config %s: no provider the sidecar can serve: every provider uses an interactive authFlow; use jwt_bearer, token_exchange or client_credentials", file.Path)
+		return nil, fmt.Errorf("config %s: no provider the sidecar can serve: every provider uses an interactive authFlow; use %s", file.Path, grant.MachineFlows("or"))
 	}
 	return out, nil
 }

@@ -2,7 +2,12 @@
 package fedtoken
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
+
+	"github.com/fedtoken/fedtoken/core/grant"
 
 	"github.com/fedtoken/fedtoken/cli/internal/cmd"
 	"github.com/fedtoken/fedtoken/cli/internal/cmd/fedtoken/cache"
@@ -30,6 +35,8 @@ client_credentials with a federated client assertion) and prints or passes
 on the access token it gets back. People on laptops log in with the
 device code or authorization code flow instead.
 
+authFlow (docs/configuration.md):
+` + flowList() + `
 It reads its own config file or the upstream opencode.json, unchanged.
 stdout carries only the output asked for; everything else goes to stderr.
 
@@ -73,4 +80,13 @@ Exit status: 0 ok, 1 other error, 2 usage, 3 config, 4 subject token,
 		}
 	}
 	return c
+}
+
+// flowList lists the flows of core's table, one a line.
+func flowList() string {
+	var b strings.Builder
+	for _, f := range grant.Flows {
+		fmt.Fprintf(&b, "  %-19s %s\n", f.Name, f.Summary)
+	}
+	return b.String()
 }

@@ -33,16 +33,6 @@ type doctor struct {
 	tokenURL string
 }
 
-// grantTypes are the grant_type values of each flow, as listed in
-// grant_types_supported.
-var grantTypes = map[config.Flow]string{
-	config.FlowJWTBearer:         "urn:ietf:params:oauth:grant-type:jwt-bearer",
-	config.FlowTokenExchange:     "urn:ietf:params:oauth:grant-type:token-exchange",
-	config.FlowClientCredentials: "client_credentials",
-	config.FlowDeviceCode:        "urn:ietf:params:oauth:grant-type:device_code",
-	config.FlowAuthorizationCode: "authorization_code",
-}
-
 func (d *doctor) check(ctx context.Context) {
 	p := d.p
 	where := p.Issuer
@@ -85,6 +75,13 @@ func (d *doctor) check(ctx context.Context) {
 // federated reports whether the subject token is the client assertion.
 func (d *doctor) federated() bool { return d.p.ClientAuth.Method == oauth.AuthFederated }
 
+// assertsSubject reports whether the flow presents the subject token as an
+// RFC 7523 assertion (jwt_bearer), whose aud must name the IdP (RFC 7523 §3).
+func (d *doctor) assertsSubject() bool {
+	f := d.p.AuthFlow.Info()
+	return f.Subject && f.GrantType == grant.GrantTypeJWTBearer
+}
+
 // checkSubject checks the subject token and its audience; it reports
 // whether a grant could send it, and whether the audience check passed
 // (when it fails, doctor sends nothing to the IdP).
@@ -101,7 +98,7 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 	}
 	h, c, err := info.Header, info.Claims, info.DecodeError
 	if err != nil {
-		if p.AuthFlow == config.FlowTokenExchange && !d.federated() && p.TokenExchange.SubjectTokenType != grant.TokenTypeJWT &&
+		if slices.Contains(p.AuthFlow.Info().Uses, "tokenExchange") && !d.federated() && p.TokenExchange.SubjectTokenType != grant.TokenTypeJWT &&
 			p.TokenExchange.SubjectTokenType != grant.TokenTypeIDToken {
 			d.r.warn("subject", fmt.Sprintf("%s: not a JWT (%v); fine for subjectTokenType %s", desc, err, p.TokenExchange.SubjectTokenType))
 			return true, true
@@ -122,13 +119,13 @@ func (d *doctor) checkSubject(ctx context.Context, pr *provider.Provider) (ok, a
 // answers "Public client not allowed to use authorization grant".
 func (d *doctor) checkClientAuth() {
 	p := d.p
-	if p.AuthFlow != config.FlowJWTBearer || p.ClientAuth.Method != oauth.AuthAuto || p.HasClientSecret() {
+	if !d.assertsSubject() || p.ClientAuth.Method != oauth.AuthAuto || p.HasClientSecret() {
 		return
 	}
 	if !strings.Contains(p.Issuer, "/realms/") {
 		return // not Keycloak's issuer shape: other IdPs (Okta, Zitadel) may allow public clients
 	}
-	d.r.warn("client auth", "jwt_bearer with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
+	d.r.warn("client auth", string(p.AuthFlow)+" with no client authentication: Keycloak refuses it (\"Public client not allowed to use authorization grant\" for a public client, invalid_client for a confidential one); "+
 		"to stay secretless there, set clientAuth: {\"method\": \"federated\"} (the same platform token then authenticates the client; see docs/idp/keycloak.md)")
 }
 
@@ -180,7 +177,7 @@ func (d *doctor) checkAudience(c jwt.Claims) bool {
 			expected = append(expected, u)
 		}
 	}
-	strict := p.AuthFlow == config.FlowJWTBearer || d.federated()
+	strict := d.assertsSubject() || d.federated()
 	match := slices.ContainsFunc(c.Audience, func(a string) bool {
 		return slices.ContainsFunc(expected, func(e string) bool { return sameURL(a, e) })
 	})
@@ -250,7 +247,7 @@ func (d *doctor) checkDiscovery(ctx context.Context) {
 	if strings.HasPrefix(p.Issuer, "https:") {
 		msg += " over verified TLS"
 	}
-	gt := grantTypes[p.AuthFlow]
+	gt := p.AuthFlow.Info().GrantType
 	if len(md.GrantTypesSupported) > 0 && !slices.Contains(md.GrantTypesSupported, gt) {
 		d.r.warn("discovery", msg+fmt.Sprintf("; but grant_types_supported does not list %s: expect unsupported_grant_type", gt))
 		return

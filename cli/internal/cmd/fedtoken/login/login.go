@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fedtoken/fedtoken/core/grant"
+
 	"github.com/fedtoken/fedtoken/cli/internal/cmd"
 	"github.com/fedtoken/fedtoken/cli/internal/humantime"
 )
@@ -32,9 +34,9 @@ prints its URL) and receives the result on a loopback address,
 127.0.0.1:redirectPort (any free port when 0). authFlow device_code
 prints a code to enter on another device. Both use PKCE.
 
-login always starts a new login, replacing any cached token. For a
-machine flow (jwt_bearer, token_exchange, client_credentials) there is
-nothing to log in to: login just obtains and caches a token.
+login always starts a new login, replacing any cached token. A machine
+flow needs no login: login just obtains and caches a token. Machine
+flows: ` + grant.MachineFlows("and") + `.
 
 A non-interactive run (no terminal, or CI=true) never prompts: login
 fails with exit status 7.`,
