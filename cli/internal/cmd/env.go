@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/fedtoken/fedtoken/core/provider"
 )
 
 // IOStreams are a command's standard streams. Out carries only the
@@ -63,9 +65,10 @@ type Env struct {
 	Terminal func() bool
 	// OpenBrowser opens a URL in the user's browser.
 	OpenBrowser func(ctx context.Context, url string) error
-	// Wait blocks for d or until ctx is done; the device flow polls with
-	// it (nil: a timer).
-	Wait func(ctx context.Context, d time.Duration) error
+	// ProviderOptions are added to the options of every provider the
+	// commands open (none in a real run; tests add
+	// providertest.WithClock to drive the providers' time with Now).
+	ProviderOptions []provider.Option
 }
 
 // NewEnv returns the Env of this process, writing to streams.
