@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -114,18 +112,3 @@ func recordPrompts() (UI, func() []Prompt) {
 
 var _ oauth.TokenSource = (*DeviceCode)(nil)
 var _ oauth.TokenSource = (*AuthCode)(nil)
-var _ oauth.TokenSource = (*Interactive)(nil)
-var _ oauth.Renewer = (*Interactive)(nil)
-
-// staticToken is an oauth.TokenSource for Interactive tests.
-type staticToken struct {
-	tok   *oauth2.Token
-	err   error
-	calls int
-}
-
-func (s *staticToken) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
-func (s *staticToken) TokenContext(context.Context) (*oauth2.Token, error) {
-	s.calls++
-	return s.tok, s.err
-}
