@@ -92,7 +92,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 		t.Fatalf("first acquisition (cold start) = %+v", ev)
 	}
 	// 300 s token, jitter 0.5: refresh at 0.825 × 240 s = 198 s.
-	if d := clock.nextSleep(t); d != 198*time.Second {
+	if d := clock.NextSleep(t); d != 198*time.Second {
 		t.Fatalf("Run sleeps %v, want 198s", d)
 	}
 	clock.Advance(197 * time.Second)
@@ -106,7 +106,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 	if tok, ok := s.Peek(); !ok || tok.AccessToken != "at-2" {
 		t.Fatalf("after the background refresh Peek = %v, %v", tok, ok)
 	}
-	if d := clock.nextSleep(t); d != 198*time.Second {
+	if d := clock.NextSleep(t); d != 198*time.Second {
 		t.Fatalf("Run then sleeps %v, want 198s", d)
 	}
 	if got := up.calls.Load(); got != 2 {
@@ -136,7 +136,7 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 	go s.Run(ctx)
 
 	first := events.next(t).Token
-	clock.Advance(clock.nextSleep(t)) // to the refresh point (225 s)
+	clock.Advance(clock.NextSleep(t)) // to the refresh point (225 s)
 	if ev := events.next(t); !errors.Is(ev.Err, boom) || !ev.Background {
 		t.Fatalf("first background refresh = %+v, want the failure", ev)
 	}
@@ -144,14 +144,14 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 		t.Fatalf("after a failed refresh got %v, %v; want the old token", tok, err)
 	}
 	// Backoff 2 s, jittered by half of its upper half: 1.5 s.
-	if d := clock.nextSleep(t); d != 1500*time.Millisecond {
+	if d := clock.NextSleep(t); d != 1500*time.Millisecond {
 		t.Fatalf("first retry after %v, want 1.5s", d)
 	}
 	clock.Advance(1500 * time.Millisecond)
 	if ev := events.next(t); !errors.Is(ev.Err, boom) {
 		t.Fatalf("second background refresh = %+v, want the failure", ev)
 	}
-	if d := clock.nextSleep(t); d != 3*time.Second {
+	if d := clock.NextSleep(t); d != 3*time.Second {
 		t.Fatalf("second retry after %v, want 3s (4 s jittered)", d)
 	}
 	if tok, err := s.Token(); tok != first || err != nil {
@@ -179,7 +179,7 @@ func TestRunReplacesAnInvalidatedToken(t *testing.T) {
 	go s.Run(ctx)
 
 	first := events.next(t).Token
-	clock.nextSleep(t)
+	clock.NextSleep(t)
 	s.Invalidate(first) // wakes Run, which replaces it without any caller asking
 	if ev := events.next(t); ev.Err != nil || ev.Token.AccessToken != "at-2" {
 		t.Fatalf("after Invalidate, Run acquired %+v", ev)
@@ -200,7 +200,7 @@ func TestRunIdlesOnTokensWithoutExpiry(t *testing.T) {
 
 	events.next(t)
 	for range 3 {
-		if d := clock.nextSleep(t); d != maxSleep {
+		if d := clock.NextSleep(t); d != maxSleep {
 			t.Fatalf("Run sleeps %v, want the idle %v", d, maxSleep)
 		}
 		clock.Advance(maxSleep)

@@ -103,7 +103,7 @@ func TestRunStartDelay(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- s.Run(ctx) }()
 			want := time.Duration(j * float64(10*time.Second))
-			if d := clock.nextSleep(t); d != want || d >= 10*time.Second {
+			if d := clock.NextSleep(t); d != want || d >= 10*time.Second {
 				t.Fatalf("jitter %v: Run waits %v before the first token, want %v (under the 10s bound)", j, d, want)
 			}
 			clock.Advance(want - time.Millisecond)
@@ -127,14 +127,14 @@ func TestRunStartDelay(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()
-		if d := clock.nextSleep(t); d != 30*time.Second {
+		if d := clock.NextSleep(t); d != 30*time.Second {
 			t.Fatalf("Run waits %v, want 30s", d)
 		}
 		if tok, err := s.Token(); err != nil || tok.AccessToken != "at-1" {
 			t.Fatalf("caller during the start delay got %v, %v", tok, err)
 		}
 		// Run ends its delay (the token is there) and plans the refresh.
-		if d := clock.nextSleep(t); d != 198*time.Second {
+		if d := clock.NextSleep(t); d != 198*time.Second {
 			t.Fatalf("after the caller's acquisition Run sleeps %v, want 198s (the refresh point)", d)
 		}
 		if got := up.calls.Load(); got != 1 {

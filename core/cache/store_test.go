@@ -213,7 +213,7 @@ func TestBackgroundRefreshAdoptsNewerStoredToken(t *testing.T) {
 	go s.Run(ctx)
 
 	events.next(t)
-	clock.Advance(clock.nextSleep(t) - time.Second)
+	clock.Advance(clock.NextSleep(t) - time.Second)
 	// Another process refreshed just before us.
 	store.Save(ctx, "k", &oauth2.Token{AccessToken: "other-process", Expiry: clock.Now().Add(300 * time.Second)})
 	clock.Advance(time.Second)

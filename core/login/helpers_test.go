@@ -1,51 +1,22 @@
 package login
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
-// fakeClock is a clock that only moves when the flow waits.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
+// fakeClock is core/internal/fakeclock's clock: it moves only when the
+// flow waits.
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Wait(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *fakeClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
+func newFakeClock() *fakeClock { return fakeclock.New() }
 
 // noRetry is an oauth.Client that tries each request once, so a test
 // sees every answer of the IdP.
