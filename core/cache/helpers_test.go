@@ -13,12 +13,6 @@ import (
 	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
-// fakeClock is the hand-driven clock of core/internal/fakeclock: Now for
-// WithClock, After for WithAfter, NextSleep to see Run start waiting.
-type fakeClock = fakeclock.Clock
-
-func newFakeClock() *fakeClock { return fakeclock.New() }
-
 // fakeSource counts calls and answers with fn (n is the 1-based call number).
 type fakeSource struct {
 	calls atomic.Int64
@@ -33,7 +27,7 @@ func (f *fakeSource) Token() (*oauth2.Token, error) { return f.TokenContext(cont
 
 // lifetime returns tokens "at-<n>" that expire life after clock's now
 // (no expiry when life is 0).
-func lifetime(clock *fakeClock, life time.Duration) func(context.Context, int64) (*oauth2.Token, error) {
+func lifetime(clock *fakeclock.Clock, life time.Duration) func(context.Context, int64) (*oauth2.Token, error) {
 	return func(_ context.Context, n int64) (*oauth2.Token, error) {
 		tok := &oauth2.Token{AccessToken: fmt.Sprintf("at-%d", n), TokenType: "Bearer"}
 		if life != 0 {

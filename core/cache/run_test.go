@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 func TestEntryDeadlines(t *testing.T) {
@@ -80,7 +82,7 @@ func TestEntryDeadlines(t *testing.T) {
 }
 
 func TestRunRefreshesAheadOfExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, 300*time.Second)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithObserver(events.observe))
@@ -119,7 +121,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 }
 
 func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	boom := errors.New("idp down")
 	mint := lifetime(clock, 300*time.Second)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -170,7 +172,7 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 }
 
 func TestRunReplacesAnInvalidatedToken(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithObserver(events.observe))
@@ -190,7 +192,7 @@ func TestRunReplacesAnInvalidatedToken(t *testing.T) {
 }
 
 func TestRunIdlesOnTokensWithoutExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, 0)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithObserver(events.observe))

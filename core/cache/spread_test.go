@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 // TestRefreshWindowBounds checks the refresh window of fresh tokens over a
@@ -80,7 +82,7 @@ func TestRefreshPointsSpread(t *testing.T) {
 
 func TestRunStartDelay(t *testing.T) {
 	t.Run("no delay by default", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, time.Hour)}
 		events := newEventLog()
 		s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithObserver(events.observe))
@@ -94,7 +96,7 @@ func TestRunStartDelay(t *testing.T) {
 	})
 	t.Run("bounded random delay before the first acquisition", func(t *testing.T) {
 		for _, j := range []float64{0.25, 0.999} {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			up := &fakeSource{fn: lifetime(clock, time.Hour)}
 			events := newEventLog()
 			s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(func() float64 { return j }),
@@ -121,7 +123,7 @@ func TestRunStartDelay(t *testing.T) {
 		}
 	})
 	t.Run("a caller that needs a token does not wait for the delay", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, 300*time.Second)}
 		s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithStartDelay(time.Minute))
 		ctx, cancel := context.WithCancel(context.Background())

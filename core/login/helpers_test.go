@@ -8,15 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
-
-// fakeClock is core/internal/fakeclock's clock: it moves only when the
-// flow waits.
-type fakeClock = fakeclock.Clock
-
-func newFakeClock() *fakeClock { return fakeclock.New() }
 
 // noRetry is an oauth.Client that tries each request once, so a test
 // sees every answer of the IdP.
