@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -17,7 +18,7 @@ import (
 // share one backoff: however often they ask, the IdP sees one acquisition
 // per backoff step.
 func TestCoolDownIsSharedByEveryCaller(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	boom := errors.New("idp down")
 	up := &fakeSource{fn: func(context.Context, int64) (*oauth2.Token, error) { return nil, boom }}
 	s := New(up, WithClock(clock.Now), WithJitter(half), WithBackoff(2*time.Second, 8*time.Second))
@@ -44,7 +45,7 @@ func TestCoolDownIsSharedByEveryCaller(t *testing.T) {
 // TestInvalidateHasACoolDown is W3: an upstream that rejects every token
 // must not turn each proxied request into an IdP request.
 func TestInvalidateHasACoolDown(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	s := New(up, WithClock(clock.Now))
 	tok, _ := s.Token()
@@ -66,7 +67,7 @@ func TestInvalidateHasACoolDown(t *testing.T) {
 // token is still valid; if the IdP fails it is served rather than an error
 // (docs/sidecar.md promises it, and /readyz says ok).
 func TestValidTokenServedThroughTheSkewWhileIdPFails(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	mint := lifetime(clock, time.Hour)
 	boom := errors.New("idp down")
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -91,7 +92,7 @@ func TestValidTokenServedThroughTheSkewWhileIdPFails(t *testing.T) {
 // TestStuckAcquisitionIsAbandoned is W4: a source that ignores its context
 // (a blocking read) must not wedge the Source for good.
 func TestStuckAcquisitionIsAbandoned(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	release := make(chan struct{})
 	defer close(release)
 	mint := lifetime(clock, time.Hour)
@@ -120,7 +121,7 @@ func TestStuckAcquisitionIsAbandoned(t *testing.T) {
 // TestRetryAfterSetsTheCoolDown: an IdP that says "Retry-After: 3600" is
 // not asked again before then, by any caller.
 func TestRetryAfterSetsTheCoolDown(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	busy := &oauth.Error{Code: "temporarily_unavailable", StatusCode: 503, RetryAfter: time.Hour}
 	up := &fakeSource{fn: func(context.Context, int64) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("post: %w", busy)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -373,7 +375,7 @@ func TestDefaultDir(t *testing.T) {
 }
 
 func TestSourceWithFileStore(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	dir := t.TempDir()
 	key := Key("https://idp", "client")
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}

@@ -9,79 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
-
-// fakeClock is a hand-driven clock: Now for WithClock, After for WithAfter.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-	// sleeps receives the duration of every After call, so a test knows
-	// that Run is waiting and for how long.
-	sleeps chan time.Duration
-}
-
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{
-		now:    time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC),
-		sleeps: make(chan time.Duration, 1000),
-	}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	c.mu.Lock()
-	if d <= 0 {
-		ch <- c.now
-	} else {
-		c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
-	}
-	c.mu.Unlock()
-	select {
-	case c.sleeps <- d:
-	default:
-	}
-	return ch
-}
-
-// Advance moves the clock on and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-			continue
-		}
-		t.ch <- c.now
-	}
-	c.timers = kept
-}
-
-// nextSleep waits for Run to start waiting and returns for how long.
-func (c *fakeClock) nextSleep(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case d := <-c.sleeps:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not start waiting within 10s")
-		return 0
-	}
-}
 
 // fakeSource counts calls and answers with fn (n is the 1-based call number).
 type fakeSource struct {
@@ -97,7 +27,7 @@ func (f *fakeSource) Token() (*oauth2.Token, error) { return f.TokenContext(cont
 
 // lifetime returns tokens "at-<n>" that expire life after clock's now
 // (no expiry when life is 0).
-func lifetime(clock *fakeClock, life time.Duration) func(context.Context, int64) (*oauth2.Token, error) {
+func lifetime(clock *fakeclock.Clock, life time.Duration) func(context.Context, int64) (*oauth2.Token, error) {
 	return func(_ context.Context, n int64) (*oauth2.Token, error) {
 		tok := &oauth2.Token{AccessToken: fmt.Sprintf("at-%d", n), TokenType: "Bearer"}
 		if life != 0 {

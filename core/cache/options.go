@@ -62,9 +62,10 @@ func WithStore(store Store, key string) Option {
 	}
 }
 
-// WithClock sets the clock (default time.Now). Expiry is compared against
-// the wall clock.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock (default time.Now). Expiry is compared against
+// the wall clock. A test hook: tests reach it through export_test.go, other
+// packages' tests through core/providertest.
+func withClock(now func() time.Time) Option {
 	return func(s *Source) {
 		if now != nil {
 			s.now = now
@@ -72,9 +73,9 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithAfter sets the timer used by Run to wait (default time.After). Tests
-// pair it with WithClock to drive time by hand.
-func WithAfter(after func(time.Duration) <-chan time.Time) Option {
+// withAfter sets the timer used by Run to wait (default time.After). Tests
+// pair it with withClock to drive time by hand (a test hook).
+func withAfter(after func(time.Duration) <-chan time.Time) Option {
 	return func(s *Source) {
 		if after != nil {
 			s.after = after
@@ -82,11 +83,11 @@ func WithAfter(after func(time.Duration) <-chan time.Time) Option {
 	}
 }
 
-// WithJitter sets the source of randomness for the refresh point, the
+// withJitter sets the source of randomness for the refresh point, the
 // start delay and the retry backoff: a function returning a value in
-// [0, 1), safe for concurrent use (default math/rand/v2.Float64). Return a
-// constant, or draw from a seeded generator, for deterministic tests.
-func WithJitter(rand func() float64) Option {
+// [0, 1), safe for concurrent use (default math/rand/v2.Float64). A test
+// hook: tests return a constant, or draw from a seeded generator.
+func withJitter(rand func() float64) Option {
 	return func(s *Source) {
 		if rand != nil {
 			s.jitter = rand

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 func TestEntryDeadlines(t *testing.T) {
@@ -80,7 +82,7 @@ func TestEntryDeadlines(t *testing.T) {
 }
 
 func TestRunRefreshesAheadOfExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, 300*time.Second)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithObserver(events.observe))
@@ -92,7 +94,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 		t.Fatalf("first acquisition (cold start) = %+v", ev)
 	}
 	// 300 s token, jitter 0.5: refresh at 0.825 × 240 s = 198 s.
-	if d := clock.nextSleep(t); d != 198*time.Second {
+	if d := clock.NextSleep(t); d != 198*time.Second {
 		t.Fatalf("Run sleeps %v, want 198s", d)
 	}
 	clock.Advance(197 * time.Second)
@@ -106,7 +108,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 	if tok, ok := s.Peek(); !ok || tok.AccessToken != "at-2" {
 		t.Fatalf("after the background refresh Peek = %v, %v", tok, ok)
 	}
-	if d := clock.nextSleep(t); d != 198*time.Second {
+	if d := clock.NextSleep(t); d != 198*time.Second {
 		t.Fatalf("Run then sleeps %v, want 198s", d)
 	}
 	if got := up.calls.Load(); got != 2 {
@@ -119,7 +121,7 @@ func TestRunRefreshesAheadOfExpiry(t *testing.T) {
 }
 
 func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	boom := errors.New("idp down")
 	mint := lifetime(clock, 300*time.Second)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -136,7 +138,7 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 	go s.Run(ctx)
 
 	first := events.next(t).Token
-	clock.Advance(clock.nextSleep(t)) // to the refresh point (225 s)
+	clock.Advance(clock.NextSleep(t)) // to the refresh point (225 s)
 	if ev := events.next(t); !errors.Is(ev.Err, boom) || !ev.Background {
 		t.Fatalf("first background refresh = %+v, want the failure", ev)
 	}
@@ -144,14 +146,14 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 		t.Fatalf("after a failed refresh got %v, %v; want the old token", tok, err)
 	}
 	// Backoff 2 s, jittered by half of its upper half: 1.5 s.
-	if d := clock.nextSleep(t); d != 1500*time.Millisecond {
+	if d := clock.NextSleep(t); d != 1500*time.Millisecond {
 		t.Fatalf("first retry after %v, want 1.5s", d)
 	}
 	clock.Advance(1500 * time.Millisecond)
 	if ev := events.next(t); !errors.Is(ev.Err, boom) {
 		t.Fatalf("second background refresh = %+v, want the failure", ev)
 	}
-	if d := clock.nextSleep(t); d != 3*time.Second {
+	if d := clock.NextSleep(t); d != 3*time.Second {
 		t.Fatalf("second retry after %v, want 3s (4 s jittered)", d)
 	}
 	if tok, err := s.Token(); tok != first || err != nil {
@@ -170,7 +172,7 @@ func TestRunKeepsServingWhileRefreshFails(t *testing.T) {
 }
 
 func TestRunReplacesAnInvalidatedToken(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithObserver(events.observe))
@@ -179,7 +181,7 @@ func TestRunReplacesAnInvalidatedToken(t *testing.T) {
 	go s.Run(ctx)
 
 	first := events.next(t).Token
-	clock.nextSleep(t)
+	clock.NextSleep(t)
 	s.Invalidate(first) // wakes Run, which replaces it without any caller asking
 	if ev := events.next(t); ev.Err != nil || ev.Token.AccessToken != "at-2" {
 		t.Fatalf("after Invalidate, Run acquired %+v", ev)
@@ -190,7 +192,7 @@ func TestRunReplacesAnInvalidatedToken(t *testing.T) {
 }
 
 func TestRunIdlesOnTokensWithoutExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, 0)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithObserver(events.observe))
@@ -200,7 +202,7 @@ func TestRunIdlesOnTokensWithoutExpiry(t *testing.T) {
 
 	events.next(t)
 	for range 3 {
-		if d := clock.nextSleep(t); d != maxSleep {
+		if d := clock.NextSleep(t); d != maxSleep {
 			t.Fatalf("Run sleeps %v, want the idle %v", d, maxSleep)
 		}
 		clock.Advance(maxSleep)

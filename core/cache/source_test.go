@@ -10,11 +10,12 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
 func TestCachedReadReturnsSamePointer(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	s := New(up, WithClock(clock.Now))
 
@@ -79,7 +80,7 @@ func TestSkew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			up := &fakeSource{fn: lifetime(clock, tt.life)}
 			s := New(up, append([]Option{WithClock(clock.Now)}, tt.opts...)...)
 			if _, err := s.Token(); err != nil {
@@ -98,7 +99,7 @@ func TestSkew(t *testing.T) {
 
 func TestTokenWithoutExpiry(t *testing.T) {
 	t.Run("re-acquired on every call, at most once a second", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, 0)}
 		s := New(up, WithClock(clock.Now))
 		for range 100 {
@@ -123,7 +124,7 @@ func TestTokenWithoutExpiry(t *testing.T) {
 		}
 	})
 	t.Run("WithUnknownExpiry serves it for that long", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, 0)}
 		s := New(up, WithClock(clock.Now), WithUnknownExpiry(10*time.Minute))
 		s.Token()
@@ -144,7 +145,7 @@ func TestTokenWithoutExpiry(t *testing.T) {
 // exactly one upstream acquisition serves them all.
 func TestSingleFlightAcrossExpiry(t *testing.T) {
 	const callers = 1000
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	gate := make(chan struct{})
 	mint := lifetime(clock, time.Hour)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -187,7 +188,7 @@ func TestSingleFlightAcrossExpiry(t *testing.T) {
 // IdP, readers of the valid token are served at once (no lock shared with
 // the acquisition).
 func TestReadsDoNotWaitForAcquisition(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	gate := make(chan struct{})
 	mint := lifetime(clock, time.Hour)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -228,7 +229,7 @@ func TestReadsDoNotWaitForAcquisition(t *testing.T) {
 }
 
 func TestWaiterCancellationDoesNotCancelAcquisition(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	gate := make(chan struct{})
 	var errAtRelease error
 	var hasDeadline bool
@@ -269,7 +270,7 @@ func TestWaiterCancellationDoesNotCancelAcquisition(t *testing.T) {
 }
 
 func TestCancelledCallerStartsNothing(t *testing.T) {
-	up := &fakeSource{fn: lifetime(newFakeClock(), time.Hour)}
+	up := &fakeSource{fn: lifetime(fakeclock.New(), time.Hour)}
 	s := New(up)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -293,7 +294,7 @@ func TestAcquireTimeoutBoundsTheAcquisition(t *testing.T) {
 }
 
 func TestAcquisitionErrors(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	boom := errors.New("idp down")
 	mint := lifetime(clock, time.Hour)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {
@@ -342,7 +343,7 @@ func TestRenew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			up := &renewingSource{}
 			up.fn = func(_ context.Context, n int64) (*oauth2.Token, error) {
 				rt := ""
@@ -388,7 +389,7 @@ func TestRenew(t *testing.T) {
 }
 
 func TestRejectedRefreshTokenIsNotOfferedAgain(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &renewingSource{}
 	up.fn = func(_ context.Context, n int64) (*oauth2.Token, error) {
 		// The IdP keeps handing out the same (dead) refresh token.
@@ -410,7 +411,7 @@ func TestRejectedRefreshTokenIsNotOfferedAgain(t *testing.T) {
 }
 
 func TestInvalidate(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	s := New(up, WithClock(clock.Now))
 
@@ -446,7 +447,7 @@ func TestInvalidate(t *testing.T) {
 }
 
 func TestPeek(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	s := New(up, WithClock(clock.Now))
 	if tok, ok := s.Peek(); tok != nil || ok {
@@ -466,7 +467,7 @@ func TestPeek(t *testing.T) {
 }
 
 func TestRefreshForcesANewToken(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithObserver(events.observe))
@@ -484,7 +485,7 @@ func TestRefreshForcesANewToken(t *testing.T) {
 }
 
 func TestObserver(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	boom := errors.New("boom")
 	mint := lifetime(clock, time.Hour)
 	up := &fakeSource{fn: func(ctx context.Context, n int64) (*oauth2.Token, error) {

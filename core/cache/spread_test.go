@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 // TestRefreshWindowBounds checks the refresh window of fresh tokens over a
@@ -80,7 +82,7 @@ func TestRefreshPointsSpread(t *testing.T) {
 
 func TestRunStartDelay(t *testing.T) {
 	t.Run("no delay by default", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, time.Hour)}
 		events := newEventLog()
 		s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithObserver(events.observe))
@@ -94,7 +96,7 @@ func TestRunStartDelay(t *testing.T) {
 	})
 	t.Run("bounded random delay before the first acquisition", func(t *testing.T) {
 		for _, j := range []float64{0.25, 0.999} {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			up := &fakeSource{fn: lifetime(clock, time.Hour)}
 			events := newEventLog()
 			s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(func() float64 { return j }),
@@ -103,7 +105,7 @@ func TestRunStartDelay(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- s.Run(ctx) }()
 			want := time.Duration(j * float64(10*time.Second))
-			if d := clock.nextSleep(t); d != want || d >= 10*time.Second {
+			if d := clock.NextSleep(t); d != want || d >= 10*time.Second {
 				t.Fatalf("jitter %v: Run waits %v before the first token, want %v (under the 10s bound)", j, d, want)
 			}
 			clock.Advance(want - time.Millisecond)
@@ -121,20 +123,20 @@ func TestRunStartDelay(t *testing.T) {
 		}
 	})
 	t.Run("a caller that needs a token does not wait for the delay", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := fakeclock.New()
 		up := &fakeSource{fn: lifetime(clock, 300*time.Second)}
 		s := New(up, WithClock(clock.Now), WithAfter(clock.After), WithJitter(half), WithStartDelay(time.Minute))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()
-		if d := clock.nextSleep(t); d != 30*time.Second {
+		if d := clock.NextSleep(t); d != 30*time.Second {
 			t.Fatalf("Run waits %v, want 30s", d)
 		}
 		if tok, err := s.Token(); err != nil || tok.AccessToken != "at-1" {
 			t.Fatalf("caller during the start delay got %v, %v", tok, err)
 		}
 		// Run ends its delay (the token is there) and plans the refresh.
-		if d := clock.nextSleep(t); d != 198*time.Second {
+		if d := clock.NextSleep(t); d != 198*time.Second {
 			t.Fatalf("after the caller's acquisition Run sleeps %v, want 198s (the refresh point)", d)
 		}
 		if got := up.calls.Load(); got != 1 {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 func TestKey(t *testing.T) {
@@ -84,7 +86,7 @@ func TestMemoryStore(t *testing.T) {
 }
 
 func TestSourceLoadsFromStoreOnColdStart(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	store := &MemoryStore{}
 	key := Key("idp", "client")
 	store.Save(context.Background(), key, &oauth2.Token{AccessToken: "from-disk", Expiry: clock.Now().Add(time.Hour)})
@@ -110,12 +112,12 @@ func TestSourceSkipsUnusableStoredTokens(t *testing.T) {
 		stored *oauth2.Token // expiry relative to the fake clock's start
 	}{
 		{"expired", &oauth2.Token{AccessToken: "old", Expiry: time.Unix(0, 0)}},
-		{"within the skew", &oauth2.Token{AccessToken: "old", Expiry: newFakeClock().Now().Add(20 * time.Second)}},
+		{"within the skew", &oauth2.Token{AccessToken: "old", Expiry: fakeclock.New().Now().Add(20 * time.Second)}},
 		{"no expiry", &oauth2.Token{AccessToken: "old"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			store := &MemoryStore{}
 			store.Save(context.Background(), "k", tt.stored)
 			up := &fakeSource{fn: lifetime(clock, time.Hour)}
@@ -145,7 +147,7 @@ func (l lockSignalStore) Lock(ctx context.Context, key string) (func(), error) {
 // cross-process lock (stores write atomically), so a warm CLI run does no
 // more than one read.
 func TestWarmStartTakesNoLock(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	store := lockSignalStore{&MemoryStore{}, make(chan struct{}, 1)}
 	store.Save(context.Background(), "k", &oauth2.Token{AccessToken: "from-disk", Expiry: clock.Now().Add(time.Hour)})
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
@@ -166,7 +168,7 @@ func TestWarmStartTakesNoLock(t *testing.T) {
 // TestSourceRechecksStoreUnderLock: another process acquires and saves while
 // this one waits for the lock; this one then uses that token.
 func TestSourceRechecksStoreUnderLock(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	ctx := context.Background()
 	store := lockSignalStore{&MemoryStore{}, make(chan struct{}, 1)}
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
@@ -188,7 +190,7 @@ func TestSourceRechecksStoreUnderLock(t *testing.T) {
 }
 
 func TestSourceDoesNotReadoptTheTokenItReplaces(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	store := &MemoryStore{}
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	s := New(up, WithClock(clock.Now), WithStore(store, "k"))
@@ -203,7 +205,7 @@ func TestSourceDoesNotReadoptTheTokenItReplaces(t *testing.T) {
 }
 
 func TestBackgroundRefreshAdoptsNewerStoredToken(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	store := &MemoryStore{}
 	up := &fakeSource{fn: lifetime(clock, 300*time.Second)}
 	events := newEventLog()
@@ -213,7 +215,7 @@ func TestBackgroundRefreshAdoptsNewerStoredToken(t *testing.T) {
 	go s.Run(ctx)
 
 	events.next(t)
-	clock.Advance(clock.nextSleep(t) - time.Second)
+	clock.Advance(clock.NextSleep(t) - time.Second)
 	// Another process refreshed just before us.
 	store.Save(ctx, "k", &oauth2.Token{AccessToken: "other-process", Expiry: clock.Now().Add(300 * time.Second)})
 	clock.Advance(time.Second)
@@ -236,7 +238,7 @@ func (failingStore) Delete(context.Context, string) error                { retur
 func (failingStore) Lock(context.Context, string) (func(), error)        { return nil, errDisk }
 
 func TestStoreFailuresDoNotCostTheToken(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	up := &fakeSource{fn: lifetime(clock, time.Hour)}
 	events := newEventLog()
 	s := New(up, WithClock(clock.Now), WithStore(failingStore{}, "k"), WithObserver(events.observe))
@@ -250,7 +252,7 @@ func TestStoreFailuresDoNotCostTheToken(t *testing.T) {
 }
 
 func TestStoredRefreshTokenIsPreferred(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	store := &MemoryStore{}
 	up := &renewingSource{}
 	up.fn = func(_ context.Context, n int64) (*oauth2.Token, error) {

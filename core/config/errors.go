@@ -20,9 +20,9 @@ func (e *FieldError) Error() string {
 	return "config " + e.File + ": " + e.Path + ": " + e.Msg
 }
 
-// FieldErrors returns the FieldErrors inside err (as returned by Parse or
+// fieldErrors returns the FieldErrors inside err (as returned by Parse or
 // Load), in the order they were found.
-func FieldErrors(err error) []*FieldError {
+func fieldErrors(err error) []*FieldError {
 	var out []*FieldError
 	var walk func(error)
 	walk = func(err error) {

@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 			if strings.TrimSpace(err.Error()) == "" {
 				t.Fatal("empty error message")
 			}
-			for _, fe := range FieldErrors(err) {
+			for _, fe := range fieldErrors(err) {
 				if fe.Path == "" || fe.Msg == "" || fe.File != name {
 					t.Fatalf("incomplete FieldError %+v", fe)
 				}

@@ -387,7 +387,7 @@ providers:
 			if strings.Contains(err.Error(), secretValue) {
 				t.Errorf("error reveals the secret: %v", err)
 			}
-			if fes := FieldErrors(err); len(fes) > 0 {
+			if fes := fieldErrors(err); len(fes) > 0 {
 				var first *FieldError
 				if !errors.As(err, &first) || first != fes[0] {
 					t.Errorf("errors.As gives %v; want the first FieldError %v", first, fes[0])

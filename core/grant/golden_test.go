@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -23,12 +24,12 @@ import (
 // headers that matter, then the form one encoded pair per line, sorted. A
 // private_key_jwt assertion (random jti, current time) is verified with
 // key and replaced by a description of its header and claims.
-func renderRequest(t *testing.T, r recorded, idpURL string, key *ecdsa.PublicKey) string {
+func renderRequest(t *testing.T, r stubidp.Request, idpURL string, key *ecdsa.PublicKey) string {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", r.method, r.path)
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.Path)
 	for _, h := range []string{"Accept", "Authorization", "Content-Type"} {
-		v := r.header.Get(h)
+		v := r.Header.Get(h)
 		if v == "" {
 			continue
 		}
@@ -42,13 +43,13 @@ func renderRequest(t *testing.T, r recorded, idpURL string, key *ecdsa.PublicKey
 		fmt.Fprintf(&b, "%s: %s\n", h, v)
 	}
 	b.WriteString("\n")
-	keys := make([]string, 0, len(r.form))
-	for k := range r.form {
+	keys := make([]string, 0, len(r.Form))
+	for k := range r.Form {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		for _, v := range r.form[k] {
+		for _, v := range r.Form[k] {
 			if k == "client_assertion" && key != nil {
 				fmt.Fprintf(&b, "%s=%s\n", k, describeAssertion(t, v, key))
 				continue
@@ -121,16 +122,16 @@ func TestGoldenRequests(t *testing.T) {
 	for _, g := range grantCases() {
 		for _, a := range authVariants(t) {
 			t.Run(g.name+"/"+a.name, func(t *testing.T) {
-				s := newIdP(t, reply{status: 200, body: okBody})
-				acquire := g.build(Endpoint{TokenURL: s.tokenURL()}, testOAuthClient(s), a.auth)
+				s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody})
+				acquire := g.build(Endpoint{TokenURL: s.TokenURL()}, testOAuthClient(s), a.auth)
 				if _, err := acquire(context.Background()); err != nil {
 					t.Fatalf("acquire: %v", err)
 				}
-				reqs := s.requests()
+				reqs := s.Requests()
 				if len(reqs) != 1 {
 					t.Fatalf("requests = %d, want 1", len(reqs))
 				}
-				checkGolden(t, g.name+"_"+a.name, renderRequest(t, reqs[0], s.srv.URL, publicKey(a.auth)))
+				checkGolden(t, g.name+"_"+a.name, renderRequest(t, reqs[0], s.URL(), publicKey(a.auth)))
 			})
 		}
 	}
@@ -165,9 +166,9 @@ func TestGoldenTokenExchangeVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newIdP(t, reply{status: 200, body: `{"access_token":"a","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"bearer","expires_in":86399}`})
+			s := newIdP(t, stubidp.Reply{Status: 200, Body: `{"access_token":"a","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"bearer","expires_in":86399}`})
 			g := tt.g
-			g.Endpoint = Endpoint{TokenURL: s.tokenURL()}
+			g.Endpoint = Endpoint{TokenURL: s.TokenURL()}
 			g.Client = testOAuthClient(s)
 			g.Subject = newFakeSource("subject", testSubjectJWT)
 			tok, err := g.TokenContext(context.Background())
@@ -177,7 +178,7 @@ func TestGoldenTokenExchangeVariants(t *testing.T) {
 			if tok.TokenType != "Bearer" || tok.Extra("issued_token_type") != TokenTypeAccessToken {
 				t.Errorf("token type %q, issued_token_type %v", tok.TokenType, tok.Extra("issued_token_type"))
 			}
-			checkGolden(t, tt.name, renderRequest(t, s.requests()[0], s.srv.URL, nil))
+			checkGolden(t, tt.name, renderRequest(t, s.Requests()[0], s.URL(), nil))
 		})
 	}
 }

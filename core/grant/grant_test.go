@@ -9,16 +9,17 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"github.com/fedtoken/fedtoken/core/oauth"
 	"github.com/fedtoken/fedtoken/core/subject"
 )
 
 func TestSubjectTokenReadFreshEveryTime(t *testing.T) {
-	s := newIdP(t, reply{status: 200, body: okBody})
+	s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody})
 	subj := newFakeSource("rotating", "token-v1", "token-v2", "token-v3")
 	actor := newFakeSource("actor", "actor-v1", "actor-v2")
 	fed := newFakeSource("federated", "fed-v1", "fed-v2")
-	ep := Endpoint{TokenURL: s.tokenURL()}
+	ep := Endpoint{TokenURL: s.TokenURL()}
 	c := testOAuthClient(s)
 	x := &TokenExchange{Endpoint: ep, Client: c, Subject: subj, Actor: actor}
 	jb := &JWTBearer{Endpoint: ep, Client: c, Assertion: subj}
@@ -34,8 +35,8 @@ func TestSubjectTokenReadFreshEveryTime(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, r := range s.requests() {
-		got = append(got, r.form.Get("subject_token")+r.form.Get("assertion")+"|"+r.form.Get("actor_token")+"|"+r.form.Get("client_assertion"))
+	for _, r := range s.Requests() {
+		got = append(got, r.Form.Get("subject_token")+r.Form.Get("assertion")+"|"+r.Form.Get("actor_token")+"|"+r.Form.Get("client_assertion"))
 	}
 	want := []string{"token-v1|actor-v1|", "token-v2|actor-v2|", "token-v3||", "||fed-v1", "||fed-v2"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -44,8 +45,8 @@ func TestSubjectTokenReadFreshEveryTime(t *testing.T) {
 }
 
 func TestSubjectErrors(t *testing.T) {
-	s := newIdP(t, reply{status: 200, body: okBody})
-	ep := Endpoint{TokenURL: s.tokenURL()}
+	s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody})
+	ep := Endpoint{TokenURL: s.TokenURL()}
 	failing := &fakeSource{name: "/var/run/secrets/tokens/oauth2/token", err: errors.New("subject: kubernetes_sa /var/run/secrets/tokens/oauth2/token: token expired at 12:00")}
 	empty := newFakeSource("empty", "")
 	tests := []struct {
@@ -74,20 +75,20 @@ func TestSubjectErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := len(s.requests()); n != 0 {
+	if n := len(s.Requests()); n != 0 {
 		t.Errorf("requests = %d, want 0: nothing is sent without a subject token", n)
 	}
 }
 
 func TestParamsMayNotOverrideTheGrant(t *testing.T) {
-	s := newIdP(t, reply{status: 200, body: okBody})
-	g := &TokenExchange{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Subject: newFakeSource("s", "x"),
+	s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody})
+	g := &TokenExchange{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Subject: newFakeSource("s", "x"),
 		Params: url.Values{"subject_token_type": {TokenTypeIDToken}}}
 	_, err := g.TokenContext(context.Background())
 	if err == nil || !strings.Contains(err.Error(), `token_exchange: extra parameter "subject_token_type" is set by the grant itself`) {
 		t.Fatalf("error = %v", err)
 	}
-	if n := len(s.requests()); n != 0 {
+	if n := len(s.Requests()); n != 0 {
 		t.Errorf("requests = %d, want 0", n)
 	}
 }
@@ -104,8 +105,8 @@ func TestRefresh(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newIdP(t, reply{status: 200, body: tt.body})
-			r := &Refresh{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s), Auth: oauth.ClientAuth{ClientID: "cli"}, Scopes: []string{"openid"}}
+			s := newIdP(t, stubidp.Reply{Status: 200, Body: tt.body})
+			r := &Refresh{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s), Auth: oauth.ClientAuth{ClientID: "cli"}, Scopes: []string{"openid"}}
 			tok, err := r.Renew(context.Background(), prev)
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +114,7 @@ func TestRefresh(t *testing.T) {
 			if tok.AccessToken != "new" || tok.RefreshToken != tt.wantRefresh {
 				t.Errorf("token = %q/%q, want new/%s", tok.AccessToken, tok.RefreshToken, tt.wantRefresh)
 			}
-			if got := s.requests()[0].form.Encode(); got != "client_id=cli&grant_type=refresh_token&refresh_token=rt-old&scope=openid" {
+			if got := s.Requests()[0].Form.Encode(); got != "client_id=cli&grant_type=refresh_token&refresh_token=rt-old&scope=openid" {
 				t.Errorf("form = %s", got)
 			}
 		})
@@ -239,8 +240,8 @@ func TestHints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newIdP(t, reply{status: 400, body: tt.body})
-			_, err := tt.ts(Endpoint{TokenURL: s.tokenURL()}, testOAuthClient(s)).TokenContext(context.Background())
+			s := newIdP(t, stubidp.Reply{Status: 400, Body: tt.body})
+			_, err := tt.ts(Endpoint{TokenURL: s.TokenURL()}, testOAuthClient(s)).TokenContext(context.Background())
 			if !errors.Is(err, tt.wantCode) {
 				t.Fatalf("error = %v, want errors.Is %s", err, tt.wantCode.Code)
 			}

@@ -7,18 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"flag"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"sync"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -55,71 +51,26 @@ func (f *fakeSource) SubjectToken(context.Context) (string, error) {
 
 func (f *fakeSource) String() string { return "fake " + f.name }
 
-// reply is one canned answer of an idp.
-type reply struct {
-	status int
-	body   string
-	header map[string]string
-	echo   bool // answer invalid_grant with the request body as description
-}
-
-// recorded is a request an idp received.
-type recorded struct {
-	method, path string
-	header       http.Header
-	form         url.Values
-}
-
-// idp is an httptest token endpoint answering replies in order.
-type idp struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	replies []reply
-	reqs    []recorded
-}
-
-func newIdP(t *testing.T, replies ...reply) *idp {
+// newIdP starts core/internal/stubidp's token endpoint; its replies are
+// JSON unless they say otherwise.
+func newIdP(t *testing.T, replies ...stubidp.Reply) *stubidp.Server {
 	t.Helper()
-	s := &idp{replies: replies}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		form, _ := url.ParseQuery(string(body))
-		s.mu.Lock()
-		n := len(s.reqs)
-		s.reqs = append(s.reqs, recorded{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), form: form})
-		rep := s.replies[min(n, len(s.replies)-1)]
-		s.mu.Unlock()
-		for k, v := range rep.header {
-			w.Header().Set(k, v)
+	replies = slices.Clone(replies)
+	for i := range replies {
+		if replies[i].ContentType == "" {
+			replies[i].ContentType = "application/json"
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if rep.echo {
-			w.WriteHeader(400)
-			fmt.Fprintf(w, `{"error":"invalid_grant","error_description":%q}`, "rejected "+string(body)+" "+r.Header.Get("Authorization"))
-			return
-		}
-		w.WriteHeader(rep.status)
-		io.WriteString(w, rep.body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+	}
+	return stubidp.New(t, replies...)
 }
-
-func (s *idp) requests() []recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]recorded(nil), s.reqs...)
-}
-
-func (s *idp) tokenURL() string { return s.srv.URL + "/token" }
 
 const okBody = `{"access_token":"at-1","token_type":"bearer","expires_in":300}`
 
 // noSleep is a RetryPolicy that never waits.
 var noSleep = oauth.RetryPolicy{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
 
-func testOAuthClient(s *idp) *oauth.Client {
-	return &oauth.Client{HTTPClient: s.srv.Client(), Retry: noSleep}
+func testOAuthClient(s *stubidp.Server) *oauth.Client {
+	return &oauth.Client{HTTPClient: s.Client(), Retry: noSleep}
 }
 
 func testKey(t *testing.T) *ecdsa.PrivateKey {

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"strings"
 	"sync"
 	"testing"
@@ -69,22 +70,22 @@ func TestJWTBearerKeyRS256(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newIdP(t, reply{status: 200, body: okBody}, reply{status: 200, body: okBody})
+	s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody}, stubidp.Reply{Status: 200, Body: okBody})
 	now := time.Unix(1_800_000_000, 0)
-	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s), ClientID: "svc@example",
+	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s), ClientID: "svc@example",
 		Key: func() (crypto.Signer, error) { return key, nil }, now: func() time.Time { return now }}
 	for range 2 {
 		if _, err := g.TokenContext(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	reqs := s.requests()
+	reqs := s.Requests()
 	var jtis []any
 	for _, r := range reqs {
-		if r.header.Get("Authorization") != "" || r.form.Has("client_id") || r.form.Has("client_assertion") {
-			t.Errorf("request carries client credentials: %v %v", r.header, r.form)
+		if r.Header.Get("Authorization") != "" || r.Form.Has("client_id") || r.Form.Has("client_assertion") {
+			t.Errorf("request carries client credentials: %v %v", r.Header, r.Form)
 		}
-		tok := r.form.Get("assertion")
+		tok := r.Form.Get("assertion")
 		parts := strings.Split(tok, ".")
 		digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
@@ -95,7 +96,7 @@ func TestJWTBearerKeyRS256(t *testing.T) {
 		if hdr["alg"] != "RS256" || hdr["kid"] != nil {
 			t.Errorf("header = %v, want RS256 without kid", hdr)
 		}
-		if c["iss"] != "svc@example" || c["sub"] != "svc@example" || c["aud"] != s.tokenURL() ||
+		if c["iss"] != "svc@example" || c["sub"] != "svc@example" || c["aud"] != s.TokenURL() ||
 			c["iat"] != float64(now.Unix()) || c["exp"] != float64(now.Unix()+60) {
 			t.Errorf("claims = %v", c)
 		}
@@ -108,13 +109,13 @@ func TestJWTBearerKeyRS256(t *testing.T) {
 
 // TestJWTBearerKeyAudience: audience replaces the token endpoint in aud.
 func TestJWTBearerKeyAudience(t *testing.T) {
-	s := newIdP(t, reply{status: 200, body: okBody})
-	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s), ClientID: "svc",
+	s := newIdP(t, stubidp.Reply{Status: 200, Body: okBody})
+	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s), ClientID: "svc",
 		Audience: "https://issuer.example", Key: func() (crypto.Signer, error) { return testAssertionKey(), nil }}
 	if _, err := g.TokenContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, c := decodeSegments(t, s.requests()[0].form.Get("assertion")); c["aud"] != "https://issuer.example" {
+	if _, c := decodeSegments(t, s.Requests()[0].Form.Get("assertion")); c["aud"] != "https://issuer.example" {
 		t.Errorf("aud = %v", c["aud"])
 	}
 }
@@ -137,12 +138,12 @@ func TestJWTBearerKeyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newIdP(t)
 			g := tt.g
-			g.Endpoint, g.Client = Endpoint{TokenURL: s.tokenURL()}, testOAuthClient(s)
+			g.Endpoint, g.Client = Endpoint{TokenURL: s.TokenURL()}, testOAuthClient(s)
 			_, err := g.TokenContext(context.Background())
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if n := len(s.requests()); n != 0 {
+			if n := len(s.Requests()); n != 0 {
 				t.Errorf("requests = %d, want none", n)
 			}
 		})
@@ -152,8 +153,8 @@ func TestJWTBearerKeyErrors(t *testing.T) {
 // TestJWTBearerKeyRejected: an IdP refusal carries the flow's hint and the
 // presented claims, never the assertion.
 func TestJWTBearerKeyRejected(t *testing.T) {
-	s := newIdP(t, reply{status: 400, body: `{"error":"invalid_grant","error_description":"assertion: signature does not verify"}`})
-	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s), ClientID: "svc",
+	s := newIdP(t, stubidp.Reply{Status: 400, Body: `{"error":"invalid_grant","error_description":"assertion: signature does not verify"}`})
+	g := &JWTBearerKey{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s), ClientID: "svc",
 		Key: func() (crypto.Signer, error) { return testAssertionKey(), nil }}
 	_, err := g.TokenContext(context.Background())
 	if !errors.Is(err, oauth.ErrInvalidGrant) {
@@ -162,7 +163,7 @@ func TestJWTBearerKeyRejected(t *testing.T) {
 	if h := Hint(err); !strings.Contains(h, "assertion.privateKeyFile") || !strings.Contains(h, `iss="svc" sub="svc"`) {
 		t.Errorf("hint = %q, want the flow's advice and the presented claims", h)
 	}
-	if a := s.requests()[0].form.Get("assertion"); strings.Contains(err.Error(), a) || strings.Contains(err.Error(), strings.Split(a, ".")[2]) {
+	if a := s.Requests()[0].Form.Get("assertion"); strings.Contains(err.Error(), a) || strings.Contains(err.Error(), strings.Split(a, ".")[2]) {
 		t.Errorf("error leaks the assertion: %v", err)
 	}
 }

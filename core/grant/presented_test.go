@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -16,27 +17,27 @@ func TestRejectionShowsPresentedClaims(t *testing.T) {
 	platformJWT := enc([]byte(`{"alg":"RS256"}`)) + "." +
 		enc([]byte(`{"iss":"https://cluster.example","sub":"system:serviceaccount:ai-jobs:runner","aud":["https://wrong.example"],"exp":4102444800}`)) +
 		".c2lnbmF0dXJl"
-	rejected := reply{status: 400, body: `{"error":"invalid_grant","error_description":"Invalid token audience"}`}
-	clientRejected := reply{status: 401, body: `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`}
+	rejected := stubidp.Reply{Status: 400, Body: `{"error":"invalid_grant","error_description":"Invalid token audience"}`}
+	clientRejected := stubidp.Reply{Status: 401, Body: `{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`}
 
 	for _, tc := range []struct {
 		name  string
-		reply reply
-		run   func(s *idp) error
+		reply stubidp.Reply
+		run   func(s *stubidp.Server) error
 	}{
-		{name: "jwt_bearer", reply: rejected, run: func(s *idp) error {
-			_, err := (&JWTBearer{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s),
+		{name: "jwt_bearer", reply: rejected, run: func(s *stubidp.Server) error {
+			_, err := (&JWTBearer{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s),
 				Auth: testClientAuth(), Assertion: newFakeSource("k8s", platformJWT)}).TokenContext(context.Background())
 			return err
 		}},
-		{name: "token_exchange", reply: rejected, run: func(s *idp) error {
-			_, err := (&TokenExchange{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s),
+		{name: "token_exchange", reply: rejected, run: func(s *stubidp.Server) error {
+			_, err := (&TokenExchange{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s),
 				Auth: testClientAuth(), Subject: newFakeSource("k8s", platformJWT)}).TokenContext(context.Background())
 			return err
 		}},
-		{name: "federated client_credentials", reply: clientRejected, run: func(s *idp) error {
+		{name: "federated client_credentials", reply: clientRejected, run: func(s *stubidp.Server) error {
 			src := newFakeSource("k8s", platformJWT)
-			_, err := (&ClientCredentials{Endpoint: Endpoint{TokenURL: s.tokenURL()}, Client: testOAuthClient(s),
+			_, err := (&ClientCredentials{Endpoint: Endpoint{TokenURL: s.TokenURL()}, Client: testOAuthClient(s),
 				Auth: oauth.ClientAuth{Method: oauth.AuthFederated, ClientID: "workload", OmitClientID: true,
 					Assertion: src.SubjectToken}}).TokenContext(context.Background())
 			return err

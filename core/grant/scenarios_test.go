@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -16,12 +17,12 @@ func TestGrantAuthScenarios(t *testing.T) {
 		"test-subject-signature", "test-federated-signature"}
 	scenarios := []struct {
 		name     string
-		replies  []reply
+		replies  []stubidp.Reply
 		wantReqs int
 		check    func(t *testing.T, grant string, err error)
 	}{
 		{
-			name: "success", replies: []reply{{status: 200, body: okBody}}, wantReqs: 1,
+			name: "success", replies: []stubidp.Reply{{Status: 200, Body: okBody}}, wantReqs: 1,
 			check: func(t *testing.T, _ string, err error) {
 				if err != nil {
 					t.Fatalf("error = %v", err)
@@ -29,7 +30,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "oauth error echoing the request", replies: []reply{{echo: true}}, wantReqs: 1,
+			name: "oauth error echoing the request", replies: []stubidp.Reply{{Echo: true}}, wantReqs: 1,
 			check: func(t *testing.T, grant string, err error) {
 				var oe *oauth.Error
 				if !errors.As(err, &oe) || !errors.Is(err, oauth.ErrInvalidGrant) || oe.StatusCode != 400 {
@@ -41,7 +42,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "5xx then success", replies: []reply{{status: 503, body: `{"error":"temporarily_unavailable"}`}, {status: 200, body: okBody}}, wantReqs: 2,
+			name: "5xx then success", replies: []stubidp.Reply{{Status: 503, Body: `{"error":"temporarily_unavailable"}`}, {Status: 200, Body: okBody}}, wantReqs: 2,
 			check: func(t *testing.T, _ string, err error) {
 				if err != nil {
 					t.Fatalf("error = %v", err)
@@ -49,7 +50,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "429 until retries run out", replies: []reply{{status: 429, header: map[string]string{"Retry-After": "1"}}}, wantReqs: oauth.DefaultMaxAttempts,
+			name: "429 until retries run out", replies: []stubidp.Reply{{Status: 429, Header: map[string]string{"Retry-After": "1"}}}, wantReqs: oauth.DefaultMaxAttempts,
 			check: func(t *testing.T, grant string, err error) {
 				var oe *oauth.Error
 				if !errors.As(err, &oe) || oe.StatusCode != 429 {
@@ -61,7 +62,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "malformed success body", replies: []reply{{status: 200, body: `{"access_token":`}}, wantReqs: 1,
+			name: "malformed success body", replies: []stubidp.Reply{{Status: 200, Body: `{"access_token":`}}, wantReqs: 1,
 			check: func(t *testing.T, grant string, err error) {
 				if err == nil || !strings.Contains(err.Error(), "token response is not a JSON object") || !strings.HasPrefix(err.Error(), grant+": ") {
 					t.Fatalf("error = %v", err)
@@ -69,7 +70,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "success without access token", replies: []reply{{status: 200, body: `{"token_type":"bearer"}`}}, wantReqs: 1,
+			name: "success without access token", replies: []stubidp.Reply{{Status: 200, Body: `{"token_type":"bearer"}`}}, wantReqs: 1,
 			check: func(t *testing.T, _ string, err error) {
 				if err == nil || !strings.Contains(err.Error(), `/token: token response has no "access_token"`) {
 					t.Fatalf("error = %v, want a missing access_token naming the endpoint", err)
@@ -82,12 +83,12 @@ func TestGrantAuthScenarios(t *testing.T) {
 			for _, sc := range scenarios {
 				t.Run(g.name+"/"+a.name+"/"+sc.name, func(t *testing.T) {
 					s := newIdP(t, sc.replies...)
-					tok, err := g.build(Endpoint{TokenURL: s.tokenURL()}, testOAuthClient(s), a.auth)(context.Background())
+					tok, err := g.build(Endpoint{TokenURL: s.TokenURL()}, testOAuthClient(s), a.auth)(context.Background())
 					sc.check(t, g.name, err)
 					if err == nil && (tok.AccessToken != "at-1" || tok.TokenType != "Bearer") {
 						t.Errorf("token = %+v", tok)
 					}
-					if got := len(s.requests()); got != sc.wantReqs {
+					if got := len(s.Requests()); got != sc.wantReqs {
 						t.Errorf("requests = %d, want %d", got, sc.wantReqs)
 					}
 					if err == nil {
@@ -100,7 +101,7 @@ func TestGrantAuthScenarios(t *testing.T) {
 					}
 					// When the IdP echoed a request that carried credentials,
 					// they must show as redacted (the echo reached the error).
-					if sc.replies[0].echo && sentCredentials(s.requests()[0]) && !strings.Contains(err.Error(), "[REDACTED]") {
+					if sc.replies[0].Echo && sentCredentials(s.Requests()[0]) && !strings.Contains(err.Error(), "[REDACTED]") {
 						t.Errorf("error = %q, want the echoed credentials redacted", err)
 					}
 				})
@@ -110,12 +111,12 @@ func TestGrantAuthScenarios(t *testing.T) {
 }
 
 // sentCredentials reports whether a request carried any credential.
-func sentCredentials(r recorded) bool {
-	if r.header.Get("Authorization") != "" {
+func sentCredentials(r stubidp.Request) bool {
+	if r.Header.Get("Authorization") != "" {
 		return true
 	}
 	for _, k := range []string{"client_secret", "client_assertion", "assertion", "subject_token", "refresh_token"} {
-		if r.form.Has(k) {
+		if r.Form.Has(k) {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -66,7 +67,7 @@ func pending(w http.ResponseWriter)  { oauthError(w, http.StatusBadRequest, "aut
 func slowDown(w http.ResponseWriter) { oauthError(w, http.StatusBadRequest, "slow_down") }
 func granted(w http.ResponseWriter)  { writeJSON(w, http.StatusOK, tokenBody("rt-1")) }
 
-func newDevice(ep Endpoints, ui UI, clock *fakeClock) *DeviceCode {
+func newDevice(ep Endpoints, ui UI, clock *fakeclock.Clock) *DeviceCode {
 	return &DeviceCode{
 		Endpoints: ep,
 		Client:    noRetry(),
@@ -81,7 +82,7 @@ func newDevice(ep Endpoints, ui UI, clock *fakeClock) *DeviceCode {
 func TestDeviceCodeSuccess(t *testing.T) {
 	idp, ep := newDeviceIdP(t, pending, pending, slowDown, pending, granted)
 	ui, prompts := recordPrompts()
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	tok, err := newDevice(ep, ui, clock).TokenContext(t.Context())
 	if err != nil {
 		t.Fatalf("TokenContext: %v", err)
@@ -97,7 +98,7 @@ func TestDeviceCodeSuccess(t *testing.T) {
 	p := prompts()
 	if len(p) != 1 || p[0].UserCode != "WDJB-MJHT" || p[0].VerificationURI != "https://idp.example/device" ||
 		p[0].VerificationURIComplete != "https://idp.example/device?user_code=WDJB-MJHT" ||
-		!p[0].ExpiresAt.Equal(newFakeClock().Now().Add(10*time.Minute)) {
+		!p[0].ExpiresAt.Equal(fakeclock.New().Now().Add(10*time.Minute)) {
 		t.Errorf("prompts = %+v", p)
 	}
 	// Every poll carries the verifier of the challenge sent first.
@@ -135,7 +136,7 @@ func TestDeviceCodeFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			idp, ep := newDeviceIdP(t, tt.script...)
 			ui, _ := recordPrompts()
-			_, err := newDevice(ep, ui, newFakeClock()).TokenContext(t.Context())
+			_, err := newDevice(ep, ui, fakeclock.New()).TokenContext(t.Context())
 			if !errors.Is(err, tt.wantIs) {
 				t.Fatalf("error = %v, want errors.Is %v", err, tt.wantIs)
 			}
@@ -158,7 +159,7 @@ func TestDeviceCodeTransientBackoff(t *testing.T) {
 	unavailable := func(w http.ResponseWriter) { oauthError(w, 503, "temporarily_unavailable") }
 	_, ep := newDeviceIdP(t, unavailable, unavailable, unavailable, pending, granted)
 	ui, _ := recordPrompts()
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	if _, err := newDevice(ep, ui, clock).TokenContext(t.Context()); err != nil {
 		t.Fatalf("TokenContext: %v", err)
 	}
@@ -172,7 +173,7 @@ func TestDeviceCodeTransientBackoff(t *testing.T) {
 
 func TestDeviceCodeNonInteractive(t *testing.T) {
 	idp, ep := newDeviceIdP(t, granted)
-	_, err := newDevice(ep, UI{}, newFakeClock()).TokenContext(t.Context())
+	_, err := newDevice(ep, UI{}, fakeclock.New()).TokenContext(t.Context())
 	if !errors.Is(err, ErrNonInteractive) {
 		t.Fatalf("error = %v, want ErrNonInteractive", err)
 	}
@@ -185,7 +186,7 @@ func TestDeviceCodeCanceled(t *testing.T) {
 	_, ep := newDeviceIdP(t, pending)
 	ui, _ := recordPrompts()
 	ctx, cancel := context.WithCancel(t.Context())
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	d := newDevice(ep, ui, clock)
 	polls := 0
 	d.Wait = func(ctx context.Context, dur time.Duration) error {
@@ -202,7 +203,7 @@ func TestDeviceCodeCanceled(t *testing.T) {
 }
 
 func TestDeviceAuthorizationResponse(t *testing.T) {
-	now := newFakeClock().Now()
+	now := fakeclock.New().Now()
 	tests := []struct {
 		name    string
 		body    string
@@ -249,7 +250,7 @@ func TestDeviceAuthorizationRejected(t *testing.T) {
 		"/device": func(w http.ResponseWriter, r *http.Request) { oauthError(w, 401, "invalid_client") },
 	})
 	ui, prompts := recordPrompts()
-	d := newDevice(Endpoints{DeviceAuthorizationURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}, ui, newFakeClock())
+	d := newDevice(Endpoints{DeviceAuthorizationURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}, ui, fakeclock.New())
 	_, err := d.TokenContext(t.Context())
 	if !errors.Is(err, oauth.ErrInvalidClient) || !strings.Contains(err.Error(), "device authorization") {
 		t.Fatalf("error = %v, want invalid_client from the device authorization", err)
@@ -274,7 +275,7 @@ func TestDeviceCodeWithoutPKCE(t *testing.T) {
 		},
 	})
 	ui, _ := recordPrompts()
-	d := newDevice(Endpoints{DeviceAuthorizationURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}, ui, newFakeClock())
+	d := newDevice(Endpoints{DeviceAuthorizationURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}, ui, fakeclock.New())
 	d.DisablePKCE = true
 	d.Scopes = nil
 	if _, err := d.TokenContext(t.Context()); err != nil {

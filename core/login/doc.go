@@ -11,9 +11,8 @@
 // a CronJob or CI job never hangs on a login prompt.
 //
 // Both flows require a refresh token in the token response: a login is
-// meant to be done once and renewed silently. Interactive combines a flow
-// with a refresh grant: it renews with the refresh token while the IdP
-// accepts it and falls back to a new login when it does not.
+// meant to be done once and renewed silently (package provider renews it
+// with grant.Refresh).
 //
 // The structs are plain, with exported fields, like the grants of
 // core/grant; none stores a context, and each call takes its own.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 )
 
 func TestEndpointsDiscovered(t *testing.T) {
@@ -24,7 +26,7 @@ func TestEndpointsDiscovered(t *testing.T) {
 	})
 	issuer = srv.URL
 	ui, _ := recordPrompts()
-	d := newDevice(Endpoints{Issuer: issuer}, ui, newFakeClock())
+	d := newDevice(Endpoints{Issuer: issuer}, ui, fakeclock.New())
 	if _, err := d.TokenContext(t.Context()); err != nil {
 		t.Fatalf("device login with discovered endpoints: %v", err)
 	}

@@ -1,53 +1,15 @@
 package login
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
-	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
-
-// fakeClock is a clock that only moves when the flow waits.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Wait(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *fakeClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
 
 // noRetry is an oauth.Client that tries each request once, so a test
 // sees every answer of the IdP.
@@ -114,18 +76,3 @@ func recordPrompts() (UI, func() []Prompt) {
 
 var _ oauth.TokenSource = (*DeviceCode)(nil)
 var _ oauth.TokenSource = (*AuthCode)(nil)
-var _ oauth.TokenSource = (*Interactive)(nil)
-var _ oauth.Renewer = (*Interactive)(nil)
-
-// staticToken is an oauth.TokenSource for Interactive tests.
-type staticToken struct {
-	tok   *oauth2.Token
-	err   error
-	calls int
-}
-
-func (s *staticToken) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
-func (s *staticToken) TokenContext(context.Context) (*oauth2.Token, error) {
-	s.calls++
-	return s.tok, s.err
-}

@@ -31,9 +31,9 @@ type Model struct {
 	OwnedBy string `json:"owned_by,omitempty"`
 }
 
-// URL is the model listing URL of baseURL: <baseURL>/models when its path
+// listURL is the model listing URL of baseURL: <baseURL>/models when its path
 // ends in /v1, else <baseURL>/v1/models (the plugin's rule).
-func URL(baseURL string) (string, error) {
+func listURL(baseURL string) (string, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("models: baseURL %q is not an absolute http(s) URL", oauth.RedactURL(baseURL))
@@ -65,7 +65,7 @@ type Lister struct {
 // URL without query or credentials, a preview of the body scrubbed of
 // secrets); a token failure is returned as the token source gave it.
 func (l *Lister) List(ctx context.Context, baseURL string, overrides map[string]string) ([]Model, error) {
-	raw, err := URL(baseURL)
+	raw, err := listURL(baseURL)
 	if err != nil {
 		return nil, err
 	}

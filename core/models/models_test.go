@@ -35,16 +35,16 @@ func TestURL(t *testing.T) {
 		"https://gw.example.com/api/v1//": "https://gw.example.com/api/v1/models",
 		"http://127.0.0.1:8181":           "http://127.0.0.1:8181/v1/models",
 	} {
-		got, err := URL(in)
+		got, err := listURL(in)
 		if err != nil || got != want {
-			t.Errorf("URL(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("listURL(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "gw.example.com/v1", "ftp://gw/v1", "https://user:pw@/v1"} {
-		if _, err := URL(bad); err == nil {
-			t.Errorf("URL(%q): no error", bad)
+		if _, err := listURL(bad); err == nil {
+			t.Errorf("listURL(%q): no error", bad)
 		} else if strings.Contains(err.Error(), "pw") {
-			t.Errorf("URL(%q): error shows the password: %v", bad, err)
+			t.Errorf("listURL(%q): error shows the password: %v", bad, err)
 		}
 	}
 }
@@ -162,10 +162,10 @@ func TestCompare(t *testing.T) {
 	before := []Model{{ID: "a", Name: "A"}, {ID: "b", Name: "B"}, {ID: "c", Name: "C"}}
 	after := []Model{{ID: "a", Name: "A"}, {ID: "b", Name: "Bee"}, {ID: "d", Name: "D"}}
 	want := Diff{Added: []string{"d"}, Removed: []string{"c"}, Renamed: []string{"b"}}
-	if diff := cmp.Diff(want, Compare(before, after)); diff != "" {
+	if diff := cmp.Diff(want, compare(before, after)); diff != "" {
 		t.Error(diff)
 	}
-	if Compare(after, after).Changed() {
+	if compare(after, after).Changed() {
 		t.Error("no change reported as a change")
 	}
 }

@@ -81,8 +81,8 @@ type Diff struct {
 // Changed reports whether anything changed.
 func (d Diff) Changed() bool { return len(d.Added)+len(d.Removed)+len(d.Renamed) > 0 }
 
-// Compare returns what changed from before to after.
-func Compare(before, after []Model) Diff {
+// compare returns what changed from before to after.
+func compare(before, after []Model) Diff {
 	var d Diff
 	old := make(map[string]string, len(before))
 	for _, m := range before {

@@ -32,10 +32,10 @@ func Fragment(lists map[string][]Model) map[string]any {
 	return map[string]any{"provider": providers}
 }
 
-// Merge returns base with over merged in, the way opencode merges its
+// merge returns base with over merged in, the way opencode merges its
 // configuration files: objects key by key, recursively; any other value of
 // over replaces base's. Neither argument is modified.
-func Merge(base, over map[string]any) map[string]any {
+func merge(base, over map[string]any) map[string]any {
 	out := maps.Clone(base)
 	if out == nil {
 		out = map[string]any{}
@@ -43,10 +43,10 @@ func Merge(base, over map[string]any) map[string]any {
 	for k, v := range over {
 		if vm, ok := v.(map[string]any); ok {
 			if bm, ok := out[k].(map[string]any); ok {
-				out[k] = Merge(bm, vm)
+				out[k] = merge(bm, vm)
 				continue
 			}
-			out[k] = Merge(nil, vm)
+			out[k] = merge(nil, vm)
 			continue
 		}
 		out[k] = v
@@ -63,5 +63,5 @@ func MergeJSON(base []byte, over map[string]any) ([]byte, error) {
 			return nil, fmt.Errorf("not a JSON object: %w", err)
 		}
 	}
-	return json.Marshal(Merge(b, over))
+	return json.Marshal(merge(b, over))
 }

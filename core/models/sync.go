@@ -94,7 +94,7 @@ func (s *Syncer) syncOne(ctx context.Context, t Target) Result {
 		if !had {
 			prev = nil
 		}
-		r.Diff = Compare(prev, list)
+		r.Diff = compare(prev, list)
 		s.lists[t.ID] = list
 		r.Models = slices.Clone(list)
 	}

@@ -31,7 +31,7 @@ type Client struct {
 }
 
 // Token posts form to the token endpoint with auth's client credentials
-// and returns the parsed token (see ParseTokenResponse).
+// and returns the parsed token (see parseTokenResponse).
 //
 // The federated assertion (auth.Assertion) is read once per call and
 // reused by its retries; a private_key_jwt assertion is signed afresh for

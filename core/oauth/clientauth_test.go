@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/fedtoken/fedtoken/core/internal/stubidp"
 )
 
 func TestClientAuthApply(t *testing.T) {
@@ -152,26 +154,26 @@ func TestClientAuthValidate(t *testing.T) {
 }
 
 func TestFederatedAssertionReadOncePerCall(t *testing.T) {
-	idp := newStubIdP(t, jsonReply(503, `{"error":"server_error"}`), jsonReply(200, okBody))
+	idp := stubidp.New(t, stubidp.JSON(503, `{"error":"server_error"}`), stubidp.JSON(200, okBody))
 	c, _ := testClient(idp)
 	var calls atomic.Int32
 	auth := ClientAuth{Method: AuthFederated, OmitClientID: true, Assertion: func(context.Context) (string, error) {
 		calls.Add(1)
 		return "platform.jwt.value", nil
 	}}
-	if _, err := c.Token(context.Background(), idp.url(), url.Values{"grant_type": {"client_credentials"}}, auth); err != nil {
+	if _, err := c.Token(context.Background(), idp.TokenURL(), url.Values{"grant_type": {"client_credentials"}}, auth); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 1 {
 		t.Errorf("assertion read %d times, want 1", calls.Load())
 	}
-	for i, r := range idp.requests() {
-		if r.form.Get("client_assertion") != "platform.jwt.value" {
-			t.Errorf("attempt %d client_assertion = %q", i, r.form.Get("client_assertion"))
+	for i, r := range idp.Requests() {
+		if r.Form.Get("client_assertion") != "platform.jwt.value" {
+			t.Errorf("attempt %d client_assertion = %q", i, r.Form.Get("client_assertion"))
 		}
 	}
 	// A second call reads again: assertions are never cached across calls.
-	if _, err := c.Token(context.Background(), idp.url(), url.Values{}, auth); err != nil {
+	if _, err := c.Token(context.Background(), idp.TokenURL(), url.Values{}, auth); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 2 {
@@ -180,7 +182,7 @@ func TestFederatedAssertionReadOncePerCall(t *testing.T) {
 }
 
 func TestFederatedAssertionErrors(t *testing.T) {
-	idp := newStubIdP(t, jsonReply(200, okBody))
+	idp := stubidp.New(t, stubidp.JSON(200, okBody))
 	c, _ := testClient(idp)
 	boom := errors.New("subject: read /var/run/secrets/tokens/oauth2/token: no such file")
 	for _, tt := range []struct {
@@ -190,35 +192,35 @@ func TestFederatedAssertionErrors(t *testing.T) {
 		{func(context.Context) (string, error) { return "", boom }, "read assertion: subject: read /var/run"},
 		{func(context.Context) (string, error) { return "", nil }, "returned an empty token"},
 	} {
-		_, err := c.Token(context.Background(), idp.url(), url.Values{}, ClientAuth{Method: AuthFederated, Assertion: tt.fn})
+		_, err := c.Token(context.Background(), idp.TokenURL(), url.Values{}, ClientAuth{Method: AuthFederated, Assertion: tt.fn})
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("error = %v, want %q", err, tt.wantErr)
 		}
 	}
-	if n := len(idp.requests()); n != 0 {
+	if n := len(idp.Requests()); n != 0 {
 		t.Errorf("requests = %d, want 0 (nothing to send)", n)
 	}
 }
 
 func TestPrivateKeyJWTFreshPerAttempt(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	idp := newStubIdP(t, jsonReply(500, `{"error":"server_error"}`), jsonReply(200, okBody))
+	idp := stubidp.New(t, stubidp.JSON(500, `{"error":"server_error"}`), stubidp.JSON(200, okBody))
 	c, _ := testClient(idp)
 	auth := ClientAuth{Method: AuthPrivateKeyJWT, ClientID: "svc", PrivateKey: key}
-	if _, err := c.Token(context.Background(), idp.url(), url.Values{}, auth); err != nil {
+	if _, err := c.Token(context.Background(), idp.TokenURL(), url.Values{}, auth); err != nil {
 		t.Fatal(err)
 	}
-	reqs := idp.requests()
+	reqs := idp.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("requests = %d, want 2", len(reqs))
 	}
-	_, c1 := verifyES256(t, reqs[0].form.Get("client_assertion"), &key.PublicKey)
-	_, c2 := verifyES256(t, reqs[1].form.Get("client_assertion"), &key.PublicKey)
+	_, c1 := verifyES256(t, reqs[0].Form.Get("client_assertion"), &key.PublicKey)
+	_, c2 := verifyES256(t, reqs[1].Form.Get("client_assertion"), &key.PublicKey)
 	if c1["jti"] == c2["jti"] {
 		t.Errorf("both attempts used jti %v; a retry must not replay the assertion", c1["jti"])
 	}
-	if c1["aud"] != idp.url() {
-		t.Errorf("aud = %v, want %s", c1["aud"], idp.url())
+	if c1["aud"] != idp.TokenURL() {
+		t.Errorf("aud = %v, want %s", c1["aud"], idp.TokenURL())
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// FuzzParseTokenResponse checks that no body makes ParseTokenResponse
+// FuzzParseTokenResponse checks that no body makes parseTokenResponse
 // panic, accept a token without an access token, set an expiry in the
 // past, or copy a non-JSON body into its error.
 func FuzzParseTokenResponse(f *testing.F) {
@@ -36,7 +36,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
-		tok, err := ParseTokenResponse(status, ctype, body, now)
+		tok, err := parseTokenResponse(status, ctype, body, now)
 		if err != nil {
 			if tok != nil {
 				t.Fatalf("token %v returned with error %v", tok, err)

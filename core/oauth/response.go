@@ -20,7 +20,7 @@ const MaxResponseBytes = 1 << 20
 // maxExpiresIn bounds expires_in (about 68 years) so Expiry cannot overflow.
 const maxExpiresIn = math.MaxInt32
 
-// ParseTokenResponse turns a token-endpoint response into a token.
+// parseTokenResponse turns a token-endpoint response into a token.
 //
 // A 2xx JSON object with a non-empty "access_token" is a token:
 // "token_type" defaults to Bearer and "bearer" in any case becomes
@@ -33,12 +33,12 @@ const maxExpiresIn = math.MaxInt32
 // Any other status, or a 2xx body carrying "error", yields an *Error.
 // Non-JSON bodies are summarised (media type, size, HTML title), never
 // copied. Other failures are plain errors; none contains the body.
-// ParseTokenResponse knows no endpoint: callers add it (Client.Token does).
-func ParseTokenResponse(status int, contentType string, body []byte, now time.Time) (*oauth2.Token, error) {
+// parseTokenResponse knows no endpoint: callers add it (Client.Token does).
+func parseTokenResponse(status int, contentType string, body []byte, now time.Time) (*oauth2.Token, error) {
 	return parseToken(status, contentType, body, now, nil)
 }
 
-// parseToken is ParseTokenResponse with a redactor applied to IdP text
+// parseToken is parseTokenResponse with a redactor applied to IdP text
 // before it is shortened (Client passes the request's credentials).
 func parseToken(status int, contentType string, body []byte, now time.Time, redact redactor) (*oauth2.Token, error) {
 	if status < 200 || status > 299 {

@@ -68,9 +68,9 @@ func TestParseTokenResponseSuccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse(200, "application/json; charset=utf-8", []byte(tt.body), now)
+			tok, err := parseTokenResponse(200, "application/json; charset=utf-8", []byte(tt.body), now)
 			if err != nil {
-				t.Fatalf("ParseTokenResponse: %v", err)
+				t.Fatalf("parseTokenResponse: %v", err)
 			}
 			if tok.AccessToken != "a" || tok.TokenType != tt.wantType || !tok.Expiry.Equal(tt.wantExpiry) || tok.RefreshToken != tt.wantRefresh {
 				t.Errorf("token = {%q %q %v %q}, want {a %q %v %q}", tok.AccessToken, tok.TokenType, tok.Expiry, tok.RefreshToken,
@@ -151,7 +151,7 @@ func TestParseTokenResponseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse(tt.status, tt.ctype, []byte(tt.body), testNow)
+			tok, err := parseTokenResponse(tt.status, tt.ctype, []byte(tt.body), testNow)
 			if err == nil {
 				t.Fatalf("got token %+v, want an error", tok)
 			}

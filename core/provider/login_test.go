@@ -14,6 +14,7 @@ import (
 	"github.com/fedtoken/fedtoken/core/config"
 	"github.com/fedtoken/fedtoken/core/login"
 	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/providertest"
 )
 
 // deviceIdP answers a device authorization and then, on the first poll,
@@ -54,7 +55,7 @@ func TestLoginDeviceCodeStoresToken(t *testing.T) {
 		HTTPTimeout: 5 * time.Second, TokenExpirySkew: 30 * time.Second}
 	store := &cache.MemoryStore{}
 	noWait := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
-	p, err := provider.New(cfg, provider.WithStore(store), provider.WithLoginClock(nil, noWait))
+	p, err := provider.New(cfg, provider.WithStore(store), providertest.WithClock(nil, noWait))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,14 +54,8 @@ func WithRetry(p oauth.RetryPolicy) Option {
 	return func(o *options) { o.retry = &p }
 }
 
-// WithCacheOptions passes options to the underlying cache.Source (clock,
-// jitter, refresh-ahead fraction…); mostly for tests.
+// WithCacheOptions passes options to the underlying cache.Source (start
+// delay, refresh-ahead fraction, backoff…).
 func WithCacheOptions(opts ...cache.Option) Option {
 	return func(o *options) { o.cacheOpts = append(o.cacheOpts, opts...) }
-}
-
-// WithLoginClock sets the clock and the wait function of the interactive
-// login flows (device code polling); nil means real time. For tests.
-func WithLoginClock(now func() time.Time, wait func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.loginNow, o.loginWait = now, wait }
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/fedtoken/fedtoken/cli/internal/exitcode"
 )
 
-// ConfigPath returns the configuration file this run reads (see package
-// configpath for the lookup order).
+// ConfigPath returns the configuration file this run reads (see
+// config.Find in core for the lookup order).
 func (e *Env) ConfigPath() (string, error) {
 	p, err := config.Find(e.Flags.Config, config.SearchEnv{Getenv: e.Getenv})
 	return p, exitcode.New(exitcode.Config, err)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/provider"
 	"github.com/fedtoken/fedtoken/core/redact"
 )
 
@@ -66,9 +67,10 @@ type Env struct {
 	Terminal func() bool
 	// OpenBrowser opens a URL in the user's browser.
 	OpenBrowser func(ctx context.Context, url string) error
-	// Wait blocks for d or until ctx is done; the device flow polls with
-	// it (nil: a timer).
-	Wait func(ctx context.Context, d time.Duration) error
+	// ProviderOptions are added to the options of every provider the
+	// commands open (none in a real run; tests add
+	// providertest.WithClock to drive the providers' time with Now).
+	ProviderOptions []provider.Option
 }
 
 // NewEnv returns the Env of this process, writing to streams.

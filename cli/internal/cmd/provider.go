@@ -46,10 +46,8 @@ func (e *Env) StoreDir(f *config.File) (string, error) {
 // It does no network I/O. Its errors are configuration errors (a CA
 // file, a private key, a client secret that cannot be read).
 func (e *Env) OpenProvider(f *config.File, p *config.Provider) (*provider.Provider, error) {
-	pr, err := provider.New(*p,
+	opts := append([]provider.Option{
 		provider.WithStore(e.Store(f)),
-		provider.WithCacheOptions(cache.WithClock(e.Now)),
-		provider.WithLoginClock(e.Now, e.Wait),
 		provider.WithObserver(func(ev provider.Event) {
 			e.Logger.Info("token acquired", "provider", ev.Provider, "grant", ev.Grant, "renewed", ev.Renewed,
 				"fromStore", ev.FromStore, "duration", ev.Duration, "err", ev.Err)
@@ -57,7 +55,8 @@ func (e *Env) OpenProvider(f *config.File, p *config.Provider) (*provider.Provid
 				e.Logger.Warn("token cache not usable: every run asks the IdP until it is fixed (--cache-dir, $FEDTOKEN_CACHE_DIR or cache.dir)",
 					"provider", ev.Provider, "err", ev.StoreErr)
 			}
-		}))
+		})}, e.ProviderOptions...)
+	pr, err := provider.New(*p, opts...)
 	if err != nil {
 		return nil, exitcode.New(exitcode.Config, err)
 	}

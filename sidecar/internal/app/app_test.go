@@ -21,6 +21,7 @@ import (
 	"github.com/fedtoken/fedtoken/sidecar/internal/proxy"
 	"github.com/fedtoken/fedtoken/sidecar/internal/server"
 	"github.com/fedtoken/fedtoken/sidecar/internal/settings"
+	"github.com/fedtoken/fedtoken/sidecar/internal/sidecartest"
 	"github.com/fedtoken/fedtoken/sidecar/internal/tokenendpoint"
 )
 
@@ -140,20 +141,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func httpGet(t *testing.T, url string, header ...string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+// httpGet is sidecartest.Get.
+var httpGet = sidecartest.Get
 
 // TestSidecarEndToEnd runs the whole sidecar, core provider included,
 // against an httptest IdP and upstream.

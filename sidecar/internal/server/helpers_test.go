@@ -2,14 +2,14 @@ package server
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/fedtoken/fedtoken/sidecar/internal/sidecartest"
 )
 
 // fakeSource caches one token; when it has none (or it expired) TokenContext
@@ -106,24 +106,8 @@ func (r *running) url(name, path string) string {
 	return "http://" + r.srv.Addr(name).String() + path
 }
 
-// get returns status and body of a GET with optional header pairs.
-func get(t *testing.T, url string, header ...string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+// get is sidecartest.Get.
+var get = sidecartest.Get
 
 // eventually polls cond until it holds or 10 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {

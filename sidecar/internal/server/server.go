@@ -82,7 +82,34 @@ type Server struct {
 // New checks the providers and options and returns a Server; it opens no
 // listener and makes no request.
 func New(providers []Provider, opts ...Option) (*Server, error) {
-	o := options{
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if err := checkProviders(providers, o); err != nil {
+		return nil, err
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := watchExpiry(o.metrics, providers)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		providers: providers,
+		o:         o,
+		logger:    o.logger,
+		metrics:   m,
+		started:   make(chan struct{}),
+		addrs:     map[string]net.Addr{},
+		quit:      make(chan struct{}),
+	}, nil
+}
+
+// defaultOptions are New's options before opts apply.
+func defaultOptions() options {
+	return options{
 		adminAddr:        DefaultAdminAddr,
 		tokenEndpoint:    true,
 		quitFileInterval: DefaultQuitFileInterval,
@@ -92,11 +119,14 @@ func New(providers []Provider, opts ...Option) (*Server, error) {
 		now:              time.Now,
 		maxConns:         DefaultMaxConnections,
 	}
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
+}
+
+// checkProviders checks that there is a provider, that each has an id,
+// once, and a token source, and that its proxy and file sink are complete
+// and no two listeners ask for the same address.
+func checkProviders(providers []Provider, o options) error {
 	if len(providers) == 0 {
-		return nil, errors.New("server: no provider to serve")
+		return errors.New("server: no provider to serve")
 	}
 	seen := map[string]bool{}
 	listens := map[string]string{}
@@ -108,35 +138,46 @@ func New(providers []Provider, opts ...Option) (*Server, error) {
 	for i, p := range providers {
 		switch {
 		case p.ID == "":
-			return nil, fmt.Errorf("server: provider #%d has no id", i)
+			return fmt.Errorf("server: provider #%d has no id", i)
 		case seen[p.ID]:
-			return nil, fmt.Errorf("server: provider %q listed twice", p.ID)
+			return fmt.Errorf("server: provider %q listed twice", p.ID)
 		case p.Source == nil:
-			return nil, fmt.Errorf("server: provider %q has no token source", p.ID)
+			return fmt.Errorf("server: provider %q has no token source", p.ID)
 		}
 		seen[p.ID] = true
 		if p.Proxy != nil {
-			if p.Proxy.Listen == "" {
-				return nil, fmt.Errorf("server: provider %q: proxy has no listen address", p.ID)
-			}
-			if other, dup := listens[p.Proxy.Listen]; dup {
-				return nil, fmt.Errorf("server: provider %q: proxy listen address %s is already used by %s", p.ID, p.Proxy.Listen, other)
-			}
-			if !anyPort(p.Proxy.Listen) {
-				listens[p.Proxy.Listen] = fmt.Sprintf("the proxy of provider %q", p.ID)
-			}
-			if err := proxy.ValidateUpstream(p.Proxy.Upstream); err != nil {
-				return nil, fmt.Errorf("server: provider %q: %w", p.ID, err)
+			if err := checkProxy(p, listens); err != nil {
+				return err
 			}
 		}
 		if p.FileSink != nil && p.FileSink.Path == "" {
-			return nil, fmt.Errorf("server: provider %q: file sink has no path", p.ID)
+			return fmt.Errorf("server: provider %q: file sink has no path", p.ID)
 		}
 	}
-	if o.logger == nil {
-		o.logger = slog.New(slog.DiscardHandler)
+	return nil
+}
+
+// checkProxy checks p's proxy and records its listen address in listens
+// (address → what listens there).
+func checkProxy(p Provider, listens map[string]string) error {
+	if p.Proxy.Listen == "" {
+		return fmt.Errorf("server: provider %q: proxy has no listen address", p.ID)
 	}
-	m := o.metrics
+	if other, dup := listens[p.Proxy.Listen]; dup {
+		return fmt.Errorf("server: provider %q: proxy listen address %s is already used by %s", p.ID, p.Proxy.Listen, other)
+	}
+	if !anyPort(p.Proxy.Listen) {
+		listens[p.Proxy.Listen] = fmt.Sprintf("the proxy of provider %q", p.ID)
+	}
+	if err := proxy.ValidateUpstream(p.Proxy.Upstream); err != nil {
+		return fmt.Errorf("server: provider %q: %w", p.ID, err)
+	}
+	return nil
+}
+
+// watchExpiry returns m (a new registry's metrics when nil) watching the
+// expiry of every provider's access and subject tokens.
+func watchExpiry(m *metrics.Metrics, providers []Provider) (*metrics.Metrics, error) {
 	if m == nil {
 		var err error
 		if m, err = metrics.New(prometheus.NewRegistry()); err != nil {
@@ -157,15 +198,7 @@ func New(providers []Provider, opts ...Option) (*Server, error) {
 			SubjectToken: p.SubjectExpiry,
 		})
 	}
-	return &Server{
-		providers: providers,
-		o:         o,
-		logger:    o.logger,
-		metrics:   m,
-		started:   make(chan struct{}),
-		addrs:     map[string]net.Addr{},
-		quit:      make(chan struct{}),
-	}, nil
+	return m, nil
 }
 
 // Started is closed once Run has opened every listener.

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedtoken/fedtoken/core/provider"
+	"github.com/fedtoken/fedtoken/core/providertest"
 	"github.com/fedtoken/fedtoken/mockidp"
 	"github.com/fedtoken/fedtoken/mockidp/mockidptest"
 
@@ -194,7 +196,8 @@ func (h *harness) exec(stdout *bytes.Buffer, stderr *syncBuffer, args []string) 
 	}
 	env.Terminal = func() bool { return h.interactive }
 	env.OpenBrowser = h.openBrowser
-	env.Wait = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	noWait := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	env.ProviderOptions = []provider.Option{providertest.WithClock(env.Now, noWait)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := app.RunEnv(ctx, env, args)

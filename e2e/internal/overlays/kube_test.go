@@ -1,4 +1,4 @@
-package manifests
+package overlays
 
 // The few Kubernetes fields the tests check, decoded from rendered YAML
 // (k8s.io/api would pull in far more than these tests need).

@@ -1,10 +1,9 @@
-package manifests
+package overlays
 
 import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path"
@@ -19,12 +18,18 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/fedtoken/fedtoken/core/config"
-	"github.com/fedtoken/fedtoken/sidecar/internal/app"
-	"github.com/fedtoken/fedtoken/sidecar/internal/settings"
 )
 
 // deployDir is the repository's deploy/ directory.
 const deployDir = "../../../deploy"
+
+// startDir holds what each overlay's sidecar starts from (its environment
+// and config file): the sidecar's tests start it from these records
+// (sidecar/internal/app/overlays_test.go), TestOverlays keeps them equal
+// to what deploy/ renders.
+const startDir = "../../../sidecar/internal/app/testdata/overlays"
+
+var update = flag.Bool("update", false, "rewrite "+startDir+" from deploy/")
 
 const sidecarImage = "fedtoken/fedtoken-sidecar:dev"
 
@@ -103,6 +108,16 @@ func TestOverlays(t *testing.T) {
 			checkOverlay(t, ov, objs)
 		})
 	}
+	// No record of an overlay that is gone.
+	records, err := filepath.Glob(filepath.Join(startDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		if !slices.ContainsFunc(overlays, func(ov overlay) bool { return startRecord(ov) == r }) {
+			t.Errorf("%s records no overlay of deploy/overlays: remove it", r)
+		}
+	}
 }
 
 func checkOverlay(t *testing.T, ov overlay, objs []object) {
@@ -154,10 +169,7 @@ func checkOverlay(t *testing.T, ov overlay, objs []object) {
 	if err != nil {
 		t.Fatalf("%s does not parse: %v", cfgPath, err)
 	}
-	proxies := checkSidecarBuilds(t, sidecar, cfgPath, data)
-	if !reflect.DeepEqual(proxies, ov.proxies) {
-		t.Errorf("proxies = %v, want %v", proxies, ov.proxies)
-	}
+	checkSidecarStart(t, ov, sidecar, cfgPath, data)
 
 	// Each provider's projected token: mounted in the sidecar only, at
 	// tokenPath, with the provider's issuer as audience.
@@ -351,7 +363,7 @@ func mountedFile(t *testing.T, pod *podSpec, c container, objs map[string]object
 // checkSeedUnchanged compares the ConfigMap's opencode.json with the
 // seed's (sidecar/testdata, extracted from the seed cookbook).
 func checkSeedUnchanged(t *testing.T, data, seedFile string) {
-	seed, err := os.ReadFile(filepath.Join("../../testdata", seedFile))
+	seed, err := os.ReadFile(filepath.Join("../../../sidecar/testdata", seedFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,40 +377,50 @@ func checkSeedUnchanged(t *testing.T, data, seedFile string) {
 	}
 }
 
-// checkSidecarBuilds runs the sidecar's own start-up (config, section,
-// environment, providers, listeners' settings) on the container's
-// environment with the ConfigMap's data, and returns the proxies it set up.
-func checkSidecarBuilds(t *testing.T, c container, cfgPath, data string) map[string]string {
+// sidecarStart is what an overlay's sidecar starts from, and the proxies
+// it must set up from it.
+type sidecarStart struct {
+	Overlay    string            `json:"overlay"`
+	Env        map[string]string `json:"env"`        // the container's environment
+	ConfigName string            `json:"configName"` // base name of $FEDTOKEN_CONFIG
+	Config     string            `json:"config"`     // the file the ConfigMap mounts there
+	Proxies    map[string]string `json:"proxies"`    // provider id → proxy listen address
+}
+
+func startRecord(ov overlay) string {
+	return filepath.Join(startDir, path.Base(ov.dir)+".json")
+}
+
+// checkSidecarStart checks that the sidecar's environment holds only
+// fedtoken settings and that the record of what the sidecar starts from
+// (which the sidecar's own tests start it from: config, section,
+// environment, providers, listeners' settings) is what deploy/ renders;
+// -update rewrites it.
+func checkSidecarStart(t *testing.T, ov overlay, c container, cfgPath, data string) {
 	t.Helper()
-	local := filepath.Join(t.TempDir(), path.Base(cfgPath))
-	if err := os.WriteFile(local, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	getenv := func(k string) string {
-		if k == "FEDTOKEN_CONFIG" {
-			return local
-		}
-		v, _ := c.env(k)
-		return v
-	}
+	rec := sidecarStart{Overlay: ov.dir, Env: map[string]string{}, ConfigName: path.Base(cfgPath), Config: data, Proxies: ov.proxies}
 	for _, e := range c.Env {
 		if !strings.HasPrefix(e.Name, "FEDTOKEN_") {
 			t.Errorf("sidecar env %s is not a fedtoken setting", e.Name)
 		}
+		rec.Env[e.Name], _ = c.env(e.Name)
 	}
-	if _, _, err := app.Build(app.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: getenv}, nil); err != nil {
-		t.Fatalf("the sidecar would not start with this pod's settings: %v", err)
-	}
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	s := settings.Default()
-	if err := settings.Register(fs).Apply(s, getenv); err != nil {
+	want, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
 		t.Fatal(err)
 	}
-	proxies := map[string]string{}
-	for id, p := range s.Proxy {
-		proxies[id] = p.Listen
+	want = append(want, '\n')
+	file := startRecord(ov)
+	if *update {
+		if err := os.WriteFile(file, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
-	return proxies
+	got, err := os.ReadFile(file)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("%s is not what %s gives its sidecar (%v): run `go test ./internal/overlays -update` in e2e/ and check the diff", file, ov.dir, err)
+	}
 }
 
 func checkProjectedToken(t *testing.T, pod *podSpec, sidecar container, apps []container, p config.Provider) {

@@ -1,4 +1,4 @@
-package manifests
+package overlays
 
 import (
 	"bufio"
@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/fedtoken/fedtoken/sidecar/internal/settings"
 )
 
 // repoRoot is the repository root, relative to this package.
@@ -140,26 +138,6 @@ func TestDocsShowOnlyTestedFiles(t *testing.T) {
 			if !isExcerpt(b.lines, strings.Split(string(data), "\n")) {
 				t.Errorf("%s:%d: the block is not a verbatim excerpt of %s", doc, b.line, b.from)
 			}
-		}
-	}
-}
-
-// TestSidecarDocsListEverySetting checks the settings table against the
-// flags the binary defines.
-func TestSidecarDocsListEverySetting(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "docs/sidecar.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(data)
-	for _, f := range settings.Flags() {
-		for _, want := range []string{"`--" + f.Name, "`" + f.Env + "`"} {
-			if !strings.Contains(doc, want) {
-				t.Errorf("docs/sidecar.md does not document %s", strings.Trim(want, "`"))
-			}
-		}
-		if f.Field != "" && !strings.Contains(doc, "`"+f.Field+"`") && !strings.Contains(doc, "`"+strings.SplitN(f.Field, "/", 2)[0]) {
-			t.Errorf("docs/sidecar.md does not document the sidecar field %s", f.Field)
 		}
 	}
 }
