@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/fedtoken/fedtoken/core v0.1.0
 	github.com/fedtoken/fedtoken/mockidp v0.1.0
+	github.com/google/go-cmp v0.7.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	golang.org/x/oauth2 v0.38.0
