@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // Redacted replaces every credential.
@@ -67,6 +68,9 @@ func Text(s string) string {
 		if strings.EqualFold(sub[2], "bearer") || strings.EqualFold(sub[2], "basic") {
 			return m // "Authorization: Bearer <credential>": authValue hides it
 		}
+		if strings.Contains(sub[1], ":") && isWord(sub[2]) {
+			return m // prose ("client_assertion: audience … not allowed"), not a value
+		}
 		if v := sub[2]; strings.HasPrefix(v, `"`) {
 			if len(v) > 1 && strings.HasSuffix(v, `"`) {
 				return sub[1] + `"` + Redacted + `"`
@@ -79,6 +83,17 @@ func Text(s string) string {
 	s = authValue.ReplaceAllString(s, "${1}${2}"+Redacted)
 	s = jwt.ReplaceAllString(s, Redacted)
 	return dotLike.ReplaceAllString(s, Redacted)
+}
+
+// isWord reports whether v is made of letters only: after a colon, that
+// is a word of a sentence, as no credential is.
+func isWord(v string) bool {
+	for _, r := range v {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // Output is Text for what a program or a server printed (a command's

@@ -25,6 +25,8 @@ func TestText(t *testing.T) {
 		{"basic", "Basic Y2xpZW50OnNlY3JldA== refused", "Basic [REDACTED] refused"},
 		{"jwt", "bad assertion " + jwt, "bad assertion [REDACTED]"},
 		{"jwt-shaped", "token abcdefgh12.ijklmnop34.qrstuvwx56 expired", "token [REDACTED] expired"},
+		{"prose after a colon kept", "invalid_client: client_assertion: audience [https://a/staging] not in allowed [https://a/prod]", "invalid_client: client_assertion: audience [https://a/staging] not in allowed [https://a/prod]"},
+		{"value after a colon", "password: hunter2 refused", "password: [REDACTED] refused"},
 		{"plain text kept", "exit code 1; status code: 401; open /var/run/secrets/tokens/oauth2/token", "exit code 1; status code: 401; open /var/run/secrets/tokens/oauth2/token"},
 		{"URLs kept", "POST https://idp.example.com/realms/miaou/protocol/openid-connect/token", "POST https://idp.example.com/realms/miaou/protocol/openid-connect/token"},
 	}
