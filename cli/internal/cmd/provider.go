@@ -63,6 +63,21 @@ func (e *Env) OpenProvider(f *config.File, p *config.Provider) (*provider.Provid
 	return pr, nil
 }
 
+// OpenToken opens provider p of file f (OpenProvider) and returns it with a
+// valid access token (Token): the start of every command that calls an API
+// with the token.
+func (e *Env) OpenToken(ctx context.Context, f *config.File, p *config.Provider) (*provider.Provider, *oauth2.Token, error) {
+	pr, err := e.OpenProvider(f, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := e.Token(ctx, pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pr, tok, nil
+}
+
 // Token returns a valid access token of pr. For an interactive provider
 // holding no usable token, it runs a login when this run is interactive
 // and otherwise fails with a message that says how to log in.

@@ -118,11 +118,7 @@ func run(ctx context.Context, env *cmd.Env, f *flags, id string, argv []string) 
 	if f.BaseURLName != "" && p.BaseURL == "" {
 		return exitcode.New(exitcode.Config, fmt.Errorf("--base-url-env %s: provider %q has no baseURL in %s", f.BaseURLName, p.ID, file.Path))
 	}
-	pr, err := env.OpenProvider(file, p)
-	if err != nil {
-		return err
-	}
-	tok, err := env.Token(ctx, pr)
+	pr, tok, err := env.OpenToken(ctx, file, p)
 	if err != nil {
 		return err
 	}

@@ -66,11 +66,7 @@ func run(ctx context.Context, env *cmd.Env, f *flags, id string) error {
 	if err != nil {
 		return err
 	}
-	pr, err := env.OpenProvider(file, p)
-	if err != nil {
-		return err
-	}
-	tok, err := env.Token(ctx, pr)
+	_, tok, err := env.OpenToken(ctx, file, p)
 	if err != nil {
 		return err
 	}
