@@ -62,8 +62,12 @@ func WaitPodRunning(ctx context.Context, c kubernetes.Interface, namespace, name
 
 // DeletePodAndWait deletes a pod immediately and waits until it is gone.
 func DeletePodAndWait(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) error {
-	zero := int64(0)
-	err := c.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	// A graceful delete, however short: the pod object goes only once the
+	// kubelet has stopped its containers. With grace 0 the object went at
+	// once and a sidecar kept calling its IdP for a second or more, into
+	// the next test's observations.
+	grace := int64(1)
+	err := c.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
