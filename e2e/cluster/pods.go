@@ -60,7 +60,8 @@ func WaitPodRunning(ctx context.Context, c kubernetes.Interface, namespace, name
 	return pod, err
 }
 
-// DeletePodAndWait deletes a pod immediately and waits until it is gone.
+// DeletePodAndWait deletes a pod with a one-second grace period and waits
+// until it is gone, that is until the kubelet has stopped its containers.
 func DeletePodAndWait(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout time.Duration) error {
 	// A graceful delete, however short: the pod object goes only once the
 	// kubelet has stopped its containers. With grace 0 the object went at
