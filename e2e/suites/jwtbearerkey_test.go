@@ -105,7 +105,7 @@ func TestJWTBearerKeyMockIdP(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	r := mockidpRejection(t, ctx, e, mockidp.Staging, "audience", e.MockIdP.Issuer(mockidp.Prod))
+	r := mockidpRejection(t, ctx, e, mockidp.Staging, "", "audience", e.MockIdP.Issuer(mockidp.Prod))
 	if r.Outcome != "invalid_grant" || r.Client != mockidp.KeyClientID {
 		t.Errorf("mockidp logged %+v, want an invalid_grant of client %s", r, mockidp.KeyClientID)
 	}
