@@ -142,18 +142,7 @@ func TestCLIExecInJob(t *testing.T) {
 	var idps []idp
 	if e.Keycloak != nil {
 		realm := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
-		idps = append(idps, idp{"keycloak", realm, realm, fmt.Sprintf(`providers:
-  keycloak:
-    issuer: %s
-    clientId: %s
-    baseURL: %s
-    authFlow: client_credentials
-    clientAuth:
-      method: federated
-    subjectTokenSource:
-      type: kubernetes_sa
-    allowInsecureHTTP: true
-`, realm, keycloak.FederatedClientID, execBaseURL)})
+		idps = append(idps, idp{"keycloak", realm, realm, "providers:\n" + federatedProvider("keycloak", realm, keycloak.FederatedClientID, execBaseURL, "")})
 	}
 	if e.Dex != nil {
 		idps = append(idps, idp{"dex", e.Dex.Issuer(), e.Dex.Issuer(), fmt.Sprintf(`providers:
