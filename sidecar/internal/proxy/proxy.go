@@ -181,11 +181,16 @@ func New(upstream *url.URL, src TokenSource, opts ...Option) (*Handler, error) {
 		// known length is written without a flush per write (-1 flushed
 		// headers and body separately: a third more writes per request).
 		FlushInterval: 0,
+		BufferPool:    copyBuffers,
 		ErrorHandler:  h.proxyError,
 	}
 	h.rp.ModifyResponse = o.modifyResponse
 	return h, nil
 }
+
+// copyBuffers is shared by every Handler of the process: a sidecar with
+// several providers keeps one set of idle buffers, not one per provider.
+var copyBuffers = &BufferPool{}
 
 // ValidateUpstream checks that u can be an upstream: absolute http(s),
 // with a host, and no userinfo, query or fragment.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,9 +86,10 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	defer upstream.Close()
 	target, _ := url.Parse(upstream.URL + "/v1")
 	src := cachedSource{tok: &oauth2.Token{AccessToken: strings.Repeat("t", 900), TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}}
-	base := func() http.RoundTripper {
+	base := func() *http.Transport {
 		return proxy.NewBaseTransport(proxy.DefaultDialTimeout, proxy.DefaultResponseHeaderTimeout, nil)
 	}
+	tunedBase, fedBase := base(), base()
 
 	// The tuned proxy does the same job as cheaply as it can be done: a
 	// fixed bearer token, its header value built once.
@@ -97,10 +99,11 @@ func BenchmarkProxyOverhead(b *testing.B) {
 			pr.SetURL(target)
 			pr.Out.Header["Authorization"] = authz
 		},
-		Transport:     base(),
+		Transport:     tunedBase,
 		FlushInterval: 0,
+		BufferPool:    &proxy.BufferPool{},
 	}
-	fed, err := proxy.New(target, src, proxy.WithBaseTransport(base()))
+	fed, err := proxy.New(target, src, proxy.WithBaseTransport(fedBase))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,19 +115,21 @@ func BenchmarkProxyOverhead(b *testing.B) {
 
 	type front struct {
 		name string
-		url  string // base URL; /chat/completions and /sse are appended
+		url  string          // base URL; /chat/completions and /sse are appended
+		up   *http.Transport // the front end's own upstream connections, if in this process
 	}
-	fronts := []front{{"direct", upstream.URL + "/v1"}}
+	fronts := []front{{"direct", upstream.URL + "/v1", nil}}
 	for _, v := range []struct {
 		name string
 		h    http.Handler
-	}{{"tuned-reverseproxy", tuned}, {"fedtoken-proxy", fed}, {"fedtoken-sidecar", full}} {
+		up   *http.Transport
+	}{{"tuned-reverseproxy", tuned, tunedBase}, {"fedtoken-proxy", fed, fedBase}, {"fedtoken-sidecar", full, fedBase}} {
 		srv := httptest.NewServer(v.h)
 		defer srv.Close()
-		fronts = append(fronts, front{v.name, srv.URL})
+		fronts = append(fronts, front{v.name, srv.URL, v.up})
 	}
 	if bin := os.Getenv(NginxEnv); bin != "" {
-		fronts = append(fronts, front{"nginx", startNginx(b, bin, upstream.Listener.Addr().String())})
+		fronts = append(fronts, front{"nginx", startNginx(b, bin, upstream.Listener.Addr().String()), nil})
 	}
 	// make bench runs several rounds, each starting with another front end,
 	// so that no front end always runs first or last.
@@ -218,7 +223,16 @@ func BenchmarkProxyOverhead(b *testing.B) {
 			}
 			reportPercentiles(b, lat)
 		})
+		// Each front end starts from the same state: the connections of
+		// the one before (client side and upstream side: up to 64 each,
+		// two goroutines and their buffers per connection) closed and
+		// their garbage collected, so that a front end running later does
+		// not pay for scanning what an earlier one left behind.
 		client.CloseIdleConnections()
+		if f.up != nil {
+			f.up.CloseIdleConnections()
+		}
+		runtime.GC()
 	}
 }
 
