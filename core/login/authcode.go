@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -134,7 +135,7 @@ func (a *AuthCode) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	}
 
 	form := url.Values{
-		"grant_type":   {"authorization_code"},
+		"grant_type":   {grant.GrantTypeAuthorizationCode},
 		"code":         {res.code.Reveal()},
 		"redirect_uri": {redirectURI},
 	}

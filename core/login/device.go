@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
 
@@ -22,7 +23,6 @@ const (
 	defaultDeviceLifetime = 10 * time.Minute
 	maxTransientFailures  = 5
 	maxTransientBackoff   = time.Minute
-	deviceCodeGrantType   = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // DeviceCode is the device authorization grant (RFC 8628), with PKCE
@@ -184,7 +184,7 @@ func (d *DeviceCode) poll(ctx context.Context, tokenURL string, a *deviceAuthori
 			return nil, fmt.Errorf("login: waiting for the device login to be approved: %w", err)
 		}
 		form := url.Values{
-			"grant_type":  {deviceCodeGrantType},
+			"grant_type":  {grant.GrantTypeDeviceCode},
 			"device_code": {a.deviceCode.Reveal()},
 		}
 		p.verify(form)

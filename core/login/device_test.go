@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/fedtoken/fedtoken/core/grant"
 	"github.com/fedtoken/fedtoken/core/internal/fakeclock"
 	"github.com/fedtoken/fedtoken/core/oauth"
 )
@@ -52,7 +53,7 @@ func newDeviceIdP(t *testing.T, script ...func(w http.ResponseWriter)) (*deviceI
 		},
 		"/token": func(w http.ResponseWriter, r *http.Request) {
 			f := form(t, r)
-			if f.Get("grant_type") != deviceCodeGrantType || f.Get("device_code") != "dc-secret" {
+			if f.Get("grant_type") != grant.GrantTypeDeviceCode || f.Get("device_code") != "dc-secret" {
 				t.Errorf("token form = %v", f)
 			}
 			d.verifiers <- f.Get("code_verifier")

@@ -32,7 +32,7 @@ type HTTPConfig struct {
 func NewHTTPClient(cfg HTTPConfig) (*http.Client, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pool, err := caPool(cfg.CAFile)
+		pool, err := CertPool(cfg.CAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -60,9 +60,10 @@ func NewHTTPClient(cfg HTTPConfig) (*http.Client, error) {
 	return &http.Client{Transport: transport, Timeout: timeout}, nil
 }
 
-// caPool returns the system roots (or an empty pool where the system has
-// none) with the certificates of file added.
-func caPool(file string) (*x509.CertPool, error) {
+// CertPool returns the system roots (or an empty pool where the system has
+// none) with the certificates of the PEM file added: what a CAFile setting
+// means everywhere (IdP clients here, the sidecar's upstream proxies).
+func CertPool(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: CA file: %w", err)

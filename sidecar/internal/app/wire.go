@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -225,29 +224,13 @@ func proxyFor(p config.Provider, ps settings.Proxy, s *settings.Settings) (*serv
 		caFile = p.CAFile
 	}
 	if caFile != "" {
-		pool, err := certPool(caFile)
+		pool, err := oauth.CertPool(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		opts = append(opts, proxy.WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}))
 	}
 	return &server.Proxy{Listen: ps.Listen, Upstream: u, Options: opts}, nil
-}
-
-// certPool is the system roots plus the certificates of file.
-func certPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s contains no PEM certificate", file)
-	}
-	return pool, nil
 }
 
 // subjectExpiry reads the platform JWT's exp for the metrics, for sources
