@@ -53,16 +53,22 @@ type Env struct {
 	KeycloakJWTGrantSecret string
 	DexClientSecret        string
 
+	// KeycloakPlannedURL is the URL Keycloak is started on, known before
+	// it runs (Setup's beforeIdPs hook may use it); Keycloak.URL() is the
+	// same unless another process took its port first (then it differs).
+	KeycloakPlannedURL string
+
 	// Images maps an image name (fedtoken, fedtoken-sidecar,
 	// fedtoken-injector, fedtoken-mockidp) to the reference loaded into the
 	// node.
 	Images map[string]string
 
-	RepoRoot  string
-	Artifacts string
-	workDir   string
-	logf      func(string, ...any)
-	lock      *runLock
+	RepoRoot     string
+	Artifacts    string
+	keycloakPort int // KeycloakPlannedURL's
+	workDir      string
+	logf         func(string, ...any)
+	lock         *runLock
 }
 
 // Isolate gives the local backend a network namespace of its own
@@ -80,8 +86,11 @@ func Isolate(logf func(string, ...any)) (code int, ran bool, err error) {
 // Setup starts the environment. A cluster.UnavailableError means this
 // machine cannot run the selected backend: suites skip with its reason.
 // On any other error Setup has already collected logs and stopped what it
-// started.
-func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
+// started. beforeIdPs, if not nil, runs once the cluster is up and the
+// images are loaded, before the IdPs start (Keycloak's URL is then
+// KeycloakPlannedURL): a pod that needs a long time on the cluster's clock
+// can start there, while the IdPs start.
+func Setup(ctx context.Context, logf func(string, ...any), beforeIdPs func(context.Context, *Env)) (_ *Env, err error) {
 	pl, err := peers.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -149,6 +158,12 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 	if err := e.buildProbeImage(ctx); err != nil {
 		return e, err
 	}
+	if err := e.planKeycloak(); err != nil {
+		return e, err
+	}
+	if beforeIdPs != nil {
+		beforeIdPs(ctx, e)
+	}
 	if err := e.startIdPs(ctx); err != nil {
 		return e, err
 	}
@@ -156,11 +171,31 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 	return e, nil
 }
 
-func (e *Env) startIdPs(ctx context.Context) error {
-	want := strings.Split(os.Getenv("E2E_IDPS"), ",")
+// wantIdPs lists the IdPs E2E_IDPS asks for (default all three).
+func wantIdPs() []string {
 	if os.Getenv("E2E_IDPS") == "" {
-		want = []string{"keycloak", "dex", "mockidp"}
+		return []string{"keycloak", "dex", "mockidp"}
 	}
+	return strings.Split(os.Getenv("E2E_IDPS"), ",")
+}
+
+// planKeycloak picks Keycloak's port and URL (KeycloakPlannedURL) when
+// Keycloak is to start.
+func (e *Env) planKeycloak() error {
+	if !slices.Contains(wantIdPs(), "keycloak") {
+		return nil
+	}
+	port, err := keycloak.FreePort(e.Cluster.HostAddress())
+	if err != nil {
+		return err
+	}
+	e.keycloakPort = port
+	e.KeycloakPlannedURL = keycloak.BaseURL(e.Cluster.HostAddress(), port)
+	return nil
+}
+
+func (e *Env) startIdPs(ctx context.Context) error {
+	want := wantIdPs()
 	host := e.Cluster.HostAddress()
 	place, err := e.containerPlacements()
 	if err != nil {
@@ -205,9 +240,11 @@ func (e *Env) startIdPs(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			t := time.Now()
+			port := e.keycloakPort // the planned port first, any other after "address already in use"
 			e.Keycloak, kcErr = retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
+				defer func() { port = 0 }()
 				return keycloak.Start(ctx, keycloak.Options{
-					Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+					Home: e.Peers.KeycloakHome(), Host: host, Port: port, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
 					Container: place["keycloak"],
 				})
 			})
