@@ -152,19 +152,34 @@ func Setup(ctx context.Context, logf func(string, ...any), beforeIdPs func(conte
 	if err := cluster.EnsureServiceAccount(ctx, e.Cluster.Client(), Namespace, ServiceAccount); err != nil {
 		return e, err
 	}
-	if err := e.loadImages(ctx); err != nil {
-		return e, err
-	}
-	if err := e.buildProbeImage(ctx); err != nil {
-		return e, err
-	}
+	// Keycloak takes the longest to start: it starts first, in the
+	// background, while the images are loaded and the hook runs.
 	if err := e.planKeycloak(); err != nil {
+		return e, err
+	}
+	waitKeycloak, err := e.startKeycloak(ctx)
+	if err != nil {
+		return e, err
+	}
+	defer func() {
+		if err != nil {
+			_ = waitKeycloak() // before the deferred Teardown stops it
+		}
+	}()
+	images, err := e.imageTarballs(ctx)
+	if err != nil {
+		return e, err
+	}
+	if err := e.loadImages(ctx, images, true); err != nil {
 		return e, err
 	}
 	if beforeIdPs != nil {
 		beforeIdPs(ctx, e)
 	}
-	if err := e.startIdPs(ctx); err != nil {
+	if err := e.loadImages(ctx, images, false); err != nil {
+		return e, err
+	}
+	if err := e.startIdPs(ctx, waitKeycloak); err != nil {
 		return e, err
 	}
 	logf("harness: environment ready in %s", time.Since(start).Round(time.Second))
@@ -194,7 +209,50 @@ func (e *Env) planKeycloak() error {
 	return nil
 }
 
-func (e *Env) startIdPs(ctx context.Context) error {
+// startKeycloak starts Keycloak (when E2E_IDPS wants it) on
+// KeycloakPlannedURL's port and configures its realms, in the background;
+// wait returns the outcome (every call the same).
+func (e *Env) startKeycloak(ctx context.Context) (wait func() error, err error) {
+	var kcErr error
+	done := make(chan struct{})
+	wait = func() error { <-done; return kcErr }
+	if !slices.Contains(wantIdPs(), "keycloak") {
+		close(done)
+		return wait, nil
+	}
+	place, err := e.containerPlacements()
+	if err != nil {
+		return nil, err
+	}
+	if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 && place["keycloak"] == nil {
+		return nil, fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
+	}
+	host := e.Cluster.HostAddress()
+	go func() {
+		defer close(done)
+		t := time.Now()
+		port := e.keycloakPort // the planned port first, any other after "address already in use"
+		kc, err := retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
+			defer func() { port = 0 }()
+			return keycloak.Start(ctx, keycloak.Options{
+				Home: e.Peers.KeycloakHome(), Host: host, Port: port, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+				Container: place["keycloak"],
+			})
+		})
+		if err != nil {
+			kcErr = err
+			return
+		}
+		e.Keycloak = kc
+		e.logf("harness: keycloak up at %s in %s", kc.URL(), time.Since(t).Round(time.Second))
+		kcErr = e.configureKeycloak(ctx)
+	}()
+	return wait, nil
+}
+
+// startIdPs starts Dex and mockidp (as E2E_IDPS wants) and waits for them
+// and for Keycloak (waitKeycloak, from startKeycloak).
+func (e *Env) startIdPs(ctx context.Context, waitKeycloak func() error) error {
 	want := wantIdPs()
 	host := e.Cluster.HostAddress()
 	place, err := e.containerPlacements()
@@ -203,7 +261,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 	}
 	caDir := []string{filepath.Dir(e.Cluster.CAFile())}
 	var wg sync.WaitGroup
-	var kcErr, dexErr, mockErr error
+	var dexErr, mockErr error
 	if slices.Contains(want, "mockidp") {
 		bin := filepath.Join(e.RepoRoot, "bin", "fedtoken-mockidp")
 		if _, err := os.Stat(bin); err != nil {
@@ -232,28 +290,6 @@ func (e *Env) startIdPs(ctx context.Context) error {
 	} else {
 		e.MockIdPMissing = "E2E_IDPS=" + os.Getenv("E2E_IDPS")
 	}
-	if slices.Contains(want, "keycloak") {
-		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 && place["keycloak"] == nil {
-			return fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.Now()
-			port := e.keycloakPort // the planned port first, any other after "address already in use"
-			e.Keycloak, kcErr = retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
-				defer func() { port = 0 }()
-				return keycloak.Start(ctx, keycloak.Options{
-					Home: e.Peers.KeycloakHome(), Host: host, Port: port, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
-					Container: place["keycloak"],
-				})
-			})
-			if kcErr == nil {
-				e.logf("harness: keycloak up at %s in %s", e.Keycloak.URL(), time.Since(t).Round(time.Second))
-				kcErr = e.configureKeycloak(ctx)
-			}
-		}()
-	}
 	if slices.Contains(want, "dex") {
 		if m := peers.Missing(e.Peers.Dex()); len(m) > 0 && place["dex"] == nil {
 			return fmt.Errorf("harness: dex: missing %s: %s", m[0], peers.InstallHint)
@@ -274,6 +310,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			}
 		}()
 	}
+	kcErr := waitKeycloak()
 	wg.Wait()
 	return errors.Join(kcErr, dexErr, mockErr)
 }
@@ -330,63 +367,87 @@ func (e *Env) configureKeycloak(ctx context.Context) error {
 	return nil
 }
 
-// loadImages loads fedtoken's image tarballs (make images) into the node.
-func (e *Env) loadImages(ctx context.Context) error {
+// hookImages are the images a beforeIdPs hook's pod may use (Setup): they
+// are loaded into every node before the hook runs, the others after it —
+// and, on a backend with a quiet node (kind), not into that node.
+var hookImages = []string{"fedtoken-sidecar", ProbeImage}
+
+// imageTarball is an image to load: its name (Images' key) and tarball.
+type imageTarball struct{ name, tar string }
+
+// exceptQuietLoader is a backend whose quiet node needs only hookImages.
+type exceptQuietLoader interface {
+	LoadImageExceptQuiet(ctx context.Context, tarball string) error
+}
+
+// imageTarballs lists fedtoken's image tarballs (make images) and builds
+// the e2eprobe and exec images.
+func (e *Env) imageTarballs(ctx context.Context) ([]imageTarball, error) {
 	dir := os.Getenv("E2E_IMAGES")
 	if dir == "" {
 		dir = filepath.Join(e.RepoRoot, "bin", "images")
 	}
+	var out []imageTarball
 	for _, name := range []string{"fedtoken", "fedtoken-sidecar", "fedtoken-injector", "fedtoken-mockidp"} {
 		tar := filepath.Join(dir, name+".tar")
-		if _, err := os.Stat(tar); err != nil {
+		if _, err := os.Stat(tar); err == nil {
+			out = append(out, imageTarball{name, tar})
+		}
+	}
+	built, err := e.buildProbeImages(ctx)
+	return append(out, built...), err
+}
+
+// loadImages loads the images that are (hook) or are not (!hook) among
+// hookImages into the node(s) and records them in Images.
+func (e *Env) loadImages(ctx context.Context, images []imageTarball, hook bool) error {
+	for _, im := range images {
+		if slices.Contains(hookImages, im.name) != hook {
 			continue
 		}
-		if err := e.Cluster.LoadImage(ctx, tar); err != nil {
+		load := e.Cluster.LoadImage
+		if l, ok := e.Cluster.(exceptQuietLoader); ok && !hook {
+			load = l.LoadImageExceptQuiet
+		}
+		if err := load(ctx, im.tar); err != nil {
 			return err
 		}
-		e.Images[name] = ImageRef(name)
-		e.logf("harness: loaded %s as %s", tar, ImageRef(name))
+		e.Images[im.name] = ImageRef(im.name)
+		e.logf("harness: loaded %s as %s", im.tar, ImageRef(im.name))
 	}
 	return nil
 }
 
-// ProbeImage is the rotation suite's app: e2e/cmd/e2eprobe, built and
-// loaded by Setup.
+// ProbeImage is the rotation suite's app: e2e/cmd/e2eprobe, built by Setup.
 const ProbeImage = "e2eprobe"
 
-// buildProbeImage compiles e2e/cmd/e2eprobe statically and loads it.
-func (e *Env) buildProbeImage(ctx context.Context) error {
+// buildProbeImages compiles e2e/cmd/e2eprobe statically and writes its image
+// and the exec image (when bin/fedtoken was built).
+func (e *Env) buildProbeImages(ctx context.Context) ([]imageTarball, error) {
 	bin := filepath.Join(e.workDir, ProbeImage)
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/e2eprobe")
 	cmd.Dir = filepath.Join(e.RepoRoot, "e2e")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("harness: build e2eprobe: %w\n%s", err, out)
+		return nil, fmt.Errorf("harness: build e2eprobe: %w\n%s", err, out)
 	}
 	tar := bin + ".tar"
 	if err := ociimage.Build(ociimage.Options{Binary: bin, Ref: ImageRef(ProbeImage), Out: tar, User: "65532:65532"}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := e.Cluster.LoadImage(ctx, tar); err != nil {
-		return err
-	}
-	e.Images[ProbeImage] = ImageRef(ProbeImage)
+	out := []imageTarball{{ProbeImage, tar}}
 	// The exec image: fedtoken as entrypoint, e2eprobe on PATH as the
 	// command `fedtoken exec` runs.
 	cli := filepath.Join(e.RepoRoot, "bin", "fedtoken")
 	if _, err := os.Stat(cli); err != nil {
 		e.logf("harness: no %s image: %s not built", ExecImage, cli)
-		return nil
+		return out, nil
 	}
 	execTar := filepath.Join(e.workDir, ExecImage+".tar")
 	if err := ociimage.Build(ociimage.Options{Binary: cli, Extra: []string{bin}, Ref: ImageRef(ExecImage), Out: execTar, User: "65532:65532"}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := e.Cluster.LoadImage(ctx, execTar); err != nil {
-		return err
-	}
-	e.Images[ExecImage] = ImageRef(ExecImage)
-	return nil
+	return append(out, imageTarball{ExecImage, execTar}), nil
 }
 
 // ExecImage is the image of the `fedtoken exec` suite: /fedtoken as

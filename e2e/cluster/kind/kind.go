@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/fedtoken/fedtoken/e2e/cluster"
@@ -56,22 +57,25 @@ type Options struct {
 
 // Cluster is the kind backend of cluster.Cluster.
 type Cluster struct {
-	o         Options
-	provider  *kindcluster.Provider
-	workDir   string
-	apiPort   int
-	issuer    string
-	caFile    string
-	hostAddr  string
-	subnet    string
-	node      string   // the control-plane container
-	worker    string   // the quiet worker's container (QuietNode)
-	routes    []string // "<podCIDR> via <node address>" routes on the host
-	guarded   bool     // guardEgress's rules are in place
-	logPrefix string   // guardEgress's kernel-log prefix ("" without a LOG rule)
-	cfg       *rest.Config
-	client    kubernetes.Interface
-	created   bool
+	o        Options
+	provider *kindcluster.Provider
+	workDir  string
+	apiPort  int
+	issuer   string
+	caFile   string
+	hostAddr string
+	subnet   string
+	node     string   // the control-plane container
+	worker   string   // the quiet worker's container (QuietNode)
+	routes   []string // "<podCIDR> via <node address>" routes on the host
+	// workerImages is the directory mounted at the worker's /kind/images
+	// ("" when the worker imports all the image carries).
+	workerImages string
+	guarded      bool   // guardEgress's rules are in place
+	logPrefix    string // guardEgress's kernel-log prefix ("" without a LOG rule)
+	cfg          *rest.Config
+	client       kubernetes.Interface
+	created      bool
 }
 
 var _ cluster.Cluster = (*Cluster)(nil)
@@ -185,7 +189,18 @@ networking:
 	fmt.Fprintf(&b, `nodes:
 - role: control-plane
 - role: worker
-  kubeadmConfigPatches:
+`)
+	if c.workerImages != "" {
+		// The local node image imports the control plane's images at boot;
+		// the worker needs only the pause image, and importing the others
+		// would take the cores the control plane's boot needs.
+		fmt.Fprintf(&b, `  extraMounts:
+  - hostPath: %s
+    containerPath: /kind/images
+    readOnly: true
+`, c.workerImages)
+	}
+	fmt.Fprintf(&b, `  kubeadmConfigPatches:
   - |
     kind: JoinConfiguration
     nodeRegistration:
@@ -252,6 +267,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.apiPort = l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
 	c.issuer = "https://" + net.JoinHostPort(c.hostAddr, strconv.Itoa(c.apiPort))
+	if err := c.prepareWorkerImages(); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(c.workDir, "kind-config.yaml"), []byte(c.config()), 0o644); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
@@ -396,6 +414,28 @@ func networkSubnet(ctx context.Context) (subnet, gateway string, err error) {
 	return "", "", fmt.Errorf("kind: docker network %s has no IPv4 gateway (%q)", Network, strings.TrimSpace(string(out)))
 }
 
+// prepareWorkerImages fills the directory the worker of a local node image
+// gets as /kind/images: the pause image only (the peers' copy, the one the
+// node image was built with).
+func (c *Cluster) prepareWorkerImages() error {
+	if !c.localImage() || c.o.Peers.Root == "" {
+		return nil
+	}
+	src, err := os.ReadFile(c.o.Peers.PauseTarball())
+	if err != nil {
+		return fmt.Errorf("kind: the worker's pause image: %w", err)
+	}
+	dir := filepath.Join(c.workDir, "worker-images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pause.tar"), src, 0o644); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	c.workerImages = dir
+	return nil
+}
+
 // untaintControlPlane lets pods run on the control-plane node: with a
 // worker, kind keeps its NoSchedule taint, but every suite's pod runs there
 // (only the quiet worker's pod does not; see QuietNode).
@@ -537,14 +577,30 @@ func (c *Cluster) Stop(context.Context) error {
 
 // LoadImage implements cluster.Cluster (kind's image-archive loader), into
 // every node at once.
-func (c *Cluster) LoadImage(_ context.Context, tarball string) error {
-	nodes, err := c.provider.ListInternalNodes(c.o.Name)
+func (c *Cluster) LoadImage(ctx context.Context, tarball string) error {
+	return c.loadImage(ctx, tarball, true)
+}
+
+// LoadImageExceptQuiet loads an image only into the nodes other than the
+// quiet one (QuietNode): for images its pod does not use.
+func (c *Cluster) LoadImageExceptQuiet(ctx context.Context, tarball string) error {
+	return c.loadImage(ctx, tarball, false)
+}
+
+func (c *Cluster) loadImage(_ context.Context, tarball string, quiet bool) error {
+	all, err := c.provider.ListInternalNodes(c.o.Name)
 	if err != nil {
 		return fmt.Errorf("kind: list nodes: %w", err)
 	}
-	errs := make([]error, len(nodes))
+	var targets []nodes.Node
+	for _, n := range all {
+		if quiet || n.String() != c.worker {
+			targets = append(targets, n)
+		}
+	}
+	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
-	for i, n := range nodes {
+	for i, n := range targets {
 		wg.Go(func() {
 			f, err := os.Open(tarball)
 			if err != nil {
