@@ -86,10 +86,11 @@ func Isolate(logf func(string, ...any)) (code int, ran bool, err error) {
 // Setup starts the environment. A cluster.UnavailableError means this
 // machine cannot run the selected backend: suites skip with its reason.
 // On any other error Setup has already collected logs and stopped what it
-// started. beforeIdPs, if not nil, runs once the cluster is up and the
-// images are loaded, before the IdPs start (Keycloak's URL is then
-// KeycloakPlannedURL): a pod that needs a long time on the cluster's clock
-// can start there, while the IdPs start.
+// started. beforeIdPs, if not nil, runs as soon as the cluster is up and
+// the images in hookImages are loaded (into every node), while Keycloak
+// starts (its URL is KeycloakPlannedURL) and before the other images, Dex
+// and mockidp: a pod that needs a long time on the cluster's clock can
+// start there.
 func Setup(ctx context.Context, logf func(string, ...any), beforeIdPs func(context.Context, *Env)) (_ *Env, err error) {
 	pl, err := peers.FromEnv(os.Getenv)
 	if err != nil {
