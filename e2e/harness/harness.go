@@ -53,16 +53,22 @@ type Env struct {
 	KeycloakJWTGrantSecret string
 	DexClientSecret        string
 
+	// KeycloakPlannedURL is the URL Keycloak is started on, known before
+	// it runs (Setup's beforeIdPs hook may use it); Keycloak.URL() is the
+	// same unless another process took its port first (then it differs).
+	KeycloakPlannedURL string
+
 	// Images maps an image name (fedtoken, fedtoken-sidecar,
 	// fedtoken-injector, fedtoken-mockidp) to the reference loaded into the
 	// node.
 	Images map[string]string
 
-	RepoRoot  string
-	Artifacts string
-	workDir   string
-	logf      func(string, ...any)
-	lock      *runLock
+	RepoRoot     string
+	Artifacts    string
+	keycloakPort int // KeycloakPlannedURL's
+	workDir      string
+	logf         func(string, ...any)
+	lock         *runLock
 }
 
 // Isolate gives the local backend a network namespace of its own
@@ -80,8 +86,12 @@ func Isolate(logf func(string, ...any)) (code int, ran bool, err error) {
 // Setup starts the environment. A cluster.UnavailableError means this
 // machine cannot run the selected backend: suites skip with its reason.
 // On any other error Setup has already collected logs and stopped what it
-// started.
-func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
+// started. beforeIdPs, if not nil, runs as soon as the cluster is up and
+// the images in hookImages are loaded (into every node), while Keycloak
+// starts (its URL is KeycloakPlannedURL) and before the other images, Dex
+// and mockidp: a pod that needs a long time on the cluster's clock can
+// start there.
+func Setup(ctx context.Context, logf func(string, ...any), beforeIdPs func(context.Context, *Env)) (_ *Env, err error) {
 	pl, err := peers.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -143,24 +153,108 @@ func Setup(ctx context.Context, logf func(string, ...any)) (_ *Env, err error) {
 	if err := cluster.EnsureServiceAccount(ctx, e.Cluster.Client(), Namespace, ServiceAccount); err != nil {
 		return e, err
 	}
-	if err := e.loadImages(ctx); err != nil {
+	// Keycloak takes the longest to start: it starts first, in the
+	// background, while the images are loaded and the hook runs.
+	if err := e.planKeycloak(); err != nil {
 		return e, err
 	}
-	if err := e.buildProbeImage(ctx); err != nil {
+	waitKeycloak, err := e.startKeycloak(ctx)
+	if err != nil {
 		return e, err
 	}
-	if err := e.startIdPs(ctx); err != nil {
+	defer func() {
+		if err != nil {
+			_ = waitKeycloak() // before the deferred Teardown stops it
+		}
+	}()
+	images, err := e.imageTarballs(ctx)
+	if err != nil {
+		return e, err
+	}
+	if err := e.loadImages(ctx, images, true); err != nil {
+		return e, err
+	}
+	if beforeIdPs != nil {
+		beforeIdPs(ctx, e)
+	}
+	if err := e.loadImages(ctx, images, false); err != nil {
+		return e, err
+	}
+	if err := e.startIdPs(ctx, waitKeycloak); err != nil {
 		return e, err
 	}
 	logf("harness: environment ready in %s", time.Since(start).Round(time.Second))
 	return e, nil
 }
 
-func (e *Env) startIdPs(ctx context.Context) error {
-	want := strings.Split(os.Getenv("E2E_IDPS"), ",")
+// wantIdPs lists the IdPs E2E_IDPS asks for (default all three).
+func wantIdPs() []string {
 	if os.Getenv("E2E_IDPS") == "" {
-		want = []string{"keycloak", "dex", "mockidp"}
+		return []string{"keycloak", "dex", "mockidp"}
 	}
+	return strings.Split(os.Getenv("E2E_IDPS"), ",")
+}
+
+// planKeycloak picks Keycloak's port and URL (KeycloakPlannedURL) when
+// Keycloak is to start.
+func (e *Env) planKeycloak() error {
+	if !slices.Contains(wantIdPs(), "keycloak") {
+		return nil
+	}
+	port, err := keycloak.FreePort(e.Cluster.HostAddress())
+	if err != nil {
+		return err
+	}
+	e.keycloakPort = port
+	e.KeycloakPlannedURL = keycloak.BaseURL(e.Cluster.HostAddress(), port)
+	return nil
+}
+
+// startKeycloak starts Keycloak (when E2E_IDPS wants it) on
+// KeycloakPlannedURL's port and configures its realms, in the background;
+// wait returns the outcome (every call the same).
+func (e *Env) startKeycloak(ctx context.Context) (wait func() error, err error) {
+	var kcErr error
+	done := make(chan struct{})
+	wait = func() error { <-done; return kcErr }
+	if !slices.Contains(wantIdPs(), "keycloak") {
+		close(done)
+		return wait, nil
+	}
+	place, err := e.containerPlacements()
+	if err != nil {
+		return nil, err
+	}
+	if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 && place["keycloak"] == nil {
+		return nil, fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
+	}
+	host := e.Cluster.HostAddress()
+	go func() {
+		defer close(done)
+		t := time.Now()
+		port := e.keycloakPort // the planned port first, any other after "address already in use"
+		kc, err := retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
+			defer func() { port = 0 }()
+			return keycloak.Start(ctx, keycloak.Options{
+				Home: e.Peers.KeycloakHome(), Host: host, Port: port, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
+				Container: place["keycloak"],
+			})
+		})
+		if err != nil {
+			kcErr = err
+			return
+		}
+		e.Keycloak = kc
+		e.logf("harness: keycloak up at %s in %s", kc.URL(), time.Since(t).Round(time.Second))
+		kcErr = e.configureKeycloak(ctx)
+	}()
+	return wait, nil
+}
+
+// startIdPs starts Dex and mockidp (as E2E_IDPS wants) and waits for them
+// and for Keycloak (waitKeycloak, from startKeycloak).
+func (e *Env) startIdPs(ctx context.Context, waitKeycloak func() error) error {
+	want := wantIdPs()
 	host := e.Cluster.HostAddress()
 	place, err := e.containerPlacements()
 	if err != nil {
@@ -168,7 +262,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 	}
 	caDir := []string{filepath.Dir(e.Cluster.CAFile())}
 	var wg sync.WaitGroup
-	var kcErr, dexErr, mockErr error
+	var dexErr, mockErr error
 	if slices.Contains(want, "mockidp") {
 		bin := filepath.Join(e.RepoRoot, "bin", "fedtoken-mockidp")
 		if _, err := os.Stat(bin); err != nil {
@@ -197,26 +291,6 @@ func (e *Env) startIdPs(ctx context.Context) error {
 	} else {
 		e.MockIdPMissing = "E2E_IDPS=" + os.Getenv("E2E_IDPS")
 	}
-	if slices.Contains(want, "keycloak") {
-		if m := peers.Missing(filepath.Join(e.Peers.KeycloakHome(), "bin", "kc.sh")); len(m) > 0 && place["keycloak"] == nil {
-			return fmt.Errorf("harness: keycloak: missing %s: %s", m[0], peers.InstallHint)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.Now()
-			e.Keycloak, kcErr = retryTakenPort(e, "keycloak", func() (*keycloak.Server, error) {
-				return keycloak.Start(ctx, keycloak.Options{
-					Home: e.Peers.KeycloakHome(), Host: host, TrustFiles: []string{e.Cluster.CAFile()}, LogDir: e.workDir,
-					Container: place["keycloak"],
-				})
-			})
-			if kcErr == nil {
-				e.logf("harness: keycloak up at %s in %s", e.Keycloak.URL(), time.Since(t).Round(time.Second))
-				kcErr = e.configureKeycloak(ctx)
-			}
-		}()
-	}
 	if slices.Contains(want, "dex") {
 		if m := peers.Missing(e.Peers.Dex()); len(m) > 0 && place["dex"] == nil {
 			return fmt.Errorf("harness: dex: missing %s: %s", m[0], peers.InstallHint)
@@ -237,6 +311,7 @@ func (e *Env) startIdPs(ctx context.Context) error {
 			}
 		}()
 	}
+	kcErr := waitKeycloak()
 	wg.Wait()
 	return errors.Join(kcErr, dexErr, mockErr)
 }
@@ -293,63 +368,87 @@ func (e *Env) configureKeycloak(ctx context.Context) error {
 	return nil
 }
 
-// loadImages loads fedtoken's image tarballs (make images) into the node.
-func (e *Env) loadImages(ctx context.Context) error {
+// hookImages are the images a beforeIdPs hook's pod may use (Setup): they
+// are loaded into every node before the hook runs, the others after it —
+// and, on a backend with a quiet node (kind), not into that node.
+var hookImages = []string{"fedtoken-sidecar", ProbeImage}
+
+// imageTarball is an image to load: its name (Images' key) and tarball.
+type imageTarball struct{ name, tar string }
+
+// exceptQuietLoader is a backend whose quiet node needs only hookImages.
+type exceptQuietLoader interface {
+	LoadImageExceptQuiet(ctx context.Context, tarball string) error
+}
+
+// imageTarballs lists fedtoken's image tarballs (make images) and builds
+// the e2eprobe and exec images.
+func (e *Env) imageTarballs(ctx context.Context) ([]imageTarball, error) {
 	dir := os.Getenv("E2E_IMAGES")
 	if dir == "" {
 		dir = filepath.Join(e.RepoRoot, "bin", "images")
 	}
+	var out []imageTarball
 	for _, name := range []string{"fedtoken", "fedtoken-sidecar", "fedtoken-injector", "fedtoken-mockidp"} {
 		tar := filepath.Join(dir, name+".tar")
-		if _, err := os.Stat(tar); err != nil {
+		if _, err := os.Stat(tar); err == nil {
+			out = append(out, imageTarball{name, tar})
+		}
+	}
+	built, err := e.buildProbeImages(ctx)
+	return append(out, built...), err
+}
+
+// loadImages loads the images that are (hook) or are not (!hook) among
+// hookImages into the node(s) and records them in Images.
+func (e *Env) loadImages(ctx context.Context, images []imageTarball, hook bool) error {
+	for _, im := range images {
+		if slices.Contains(hookImages, im.name) != hook {
 			continue
 		}
-		if err := e.Cluster.LoadImage(ctx, tar); err != nil {
+		load := e.Cluster.LoadImage
+		if l, ok := e.Cluster.(exceptQuietLoader); ok && !hook {
+			load = l.LoadImageExceptQuiet
+		}
+		if err := load(ctx, im.tar); err != nil {
 			return err
 		}
-		e.Images[name] = ImageRef(name)
-		e.logf("harness: loaded %s as %s", tar, ImageRef(name))
+		e.Images[im.name] = ImageRef(im.name)
+		e.logf("harness: loaded %s as %s", im.tar, ImageRef(im.name))
 	}
 	return nil
 }
 
-// ProbeImage is the rotation suite's app: e2e/cmd/e2eprobe, built and
-// loaded by Setup.
+// ProbeImage is the rotation suite's app: e2e/cmd/e2eprobe, built by Setup.
 const ProbeImage = "e2eprobe"
 
-// buildProbeImage compiles e2e/cmd/e2eprobe statically and loads it.
-func (e *Env) buildProbeImage(ctx context.Context) error {
+// buildProbeImages compiles e2e/cmd/e2eprobe statically and writes its image
+// and the exec image (when bin/fedtoken was built).
+func (e *Env) buildProbeImages(ctx context.Context) ([]imageTarball, error) {
 	bin := filepath.Join(e.workDir, ProbeImage)
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/e2eprobe")
 	cmd.Dir = filepath.Join(e.RepoRoot, "e2e")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("harness: build e2eprobe: %w\n%s", err, out)
+		return nil, fmt.Errorf("harness: build e2eprobe: %w\n%s", err, out)
 	}
 	tar := bin + ".tar"
 	if err := ociimage.Build(ociimage.Options{Binary: bin, Ref: ImageRef(ProbeImage), Out: tar, User: "65532:65532"}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := e.Cluster.LoadImage(ctx, tar); err != nil {
-		return err
-	}
-	e.Images[ProbeImage] = ImageRef(ProbeImage)
+	out := []imageTarball{{ProbeImage, tar}}
 	// The exec image: fedtoken as entrypoint, e2eprobe on PATH as the
 	// command `fedtoken exec` runs.
 	cli := filepath.Join(e.RepoRoot, "bin", "fedtoken")
 	if _, err := os.Stat(cli); err != nil {
 		e.logf("harness: no %s image: %s not built", ExecImage, cli)
-		return nil
+		return out, nil
 	}
 	execTar := filepath.Join(e.workDir, ExecImage+".tar")
 	if err := ociimage.Build(ociimage.Options{Binary: cli, Extra: []string{bin}, Ref: ImageRef(ExecImage), Out: execTar, User: "65532:65532"}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := e.Cluster.LoadImage(ctx, execTar); err != nil {
-		return err
-	}
-	e.Images[ExecImage] = ImageRef(ExecImage)
-	return nil
+	return append(out, imageTarball{ExecImage, execTar}), nil
 }
 
 // ExecImage is the image of the `fedtoken exec` suite: /fedtoken as

@@ -52,7 +52,7 @@ func run(m *testing.M, isolateErr error) int {
 	// distribution, which takes minutes on two busy cores.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	e, err := harness.Setup(ctx, logf)
+	e, err := harness.Setup(ctx, logf, startNaturalRotation)
 	if reason, ok := cluster.IsUnavailable(err); ok {
 		skipReason = reason
 		logf("e2e: every suite skips: %s", reason)
@@ -66,7 +66,7 @@ func run(m *testing.M, isolateErr error) int {
 		return 1
 	}
 	env = e
-	startNaturalRotation(ctx, e)
+	watchNaturalRotation(ctx, e)
 	code := m.Run()
 	env.Teardown(context.Background(), code != 0)
 	return code

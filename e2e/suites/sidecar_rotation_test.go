@@ -80,7 +80,7 @@ func sidecarRotation(t *testing.T, natural bool) {
 	c := e.Cluster.Client()
 	var first projection
 	if natural && naturalEarly.started {
-		// TestMain created the pod right after setup (see
+		// TestMain created the pod while the IdPs started (see
 		// rotation_natural_test.go): the kubelet's clock has been running.
 		deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
 		select {
@@ -92,9 +92,9 @@ func sidecarRotation(t *testing.T, natural bool) {
 			t.Fatal(naturalEarly.err)
 		}
 		first = naturalEarly.first
-		t.Logf("pod created by TestMain %s ago; its first token was projected into ..data %s", time.Since(naturalEarly.created).Round(time.Second), first.data)
+		t.Logf("pod created by TestMain %s ago (on node %s); its first token was projected into ..data %s", time.Since(naturalEarly.created).Round(time.Second), first.node, first.data)
 	} else {
-		if err := createRotationPod(ctx, e, name, sidecarImage); err != nil {
+		if err := createRotationPod(ctx, e, name, sidecarImage, e.Keycloak.URL(), nil); err != nil {
 			t.Fatal(err)
 		}
 		deletePodWhenDone(t, ctx, c, name, 40, "fedtoken-sidecar", "app")
@@ -153,6 +153,10 @@ func sidecarRotation(t *testing.T, natural bool) {
 	jti2, _ := claims(t, sa2)["jti"].(string)
 	rotatedAt := int64(claims(t, sa2)["iat"].(float64))
 	t.Logf("kubelet rotated the token: ..data %s -> %s, jti %v -> %s", data1, data2, claims(t, sa1)["jti"], jti2)
+	if natural && naturalEarly.started {
+		t.Logf("the kubelet requested the new token %s after TestMain created the pod (its iat; ..data's new name is the time it wrote it)",
+			time.Unix(rotatedAt, 0).Sub(naturalEarly.created).Round(time.Second))
+	}
 
 	// Keycloak's event log: a client_credentials login whose client
 	// assertion is the new service-account token.
@@ -222,11 +226,12 @@ func sidecarRotation(t *testing.T, natural bool) {
 }
 
 // createRotationPod creates the rotation suites' ConfigMap and pod: the
-// sidecar (federated client_credentials at Keycloak) as a native sidecar
-// and the app calling through it every 250 ms.
-func createRotationPod(ctx context.Context, e *harness.Env, name, sidecarImage string) error {
+// sidecar (federated client_credentials at the Keycloak at keycloakURL) as a
+// native sidecar and the app calling through it every 250 ms. A non-nil
+// quiet pins the pod to that node (quietNode).
+func createRotationPod(ctx context.Context, e *harness.Env, name, sidecarImage, keycloakURL string, quiet *quietPlacement) error {
 	c := e.Cluster.Client()
-	realmIssuer := keycloak.RealmIssuer(e.Keycloak.URL(), keycloak.FederatedRealm)
+	realmIssuer := keycloak.RealmIssuer(keycloakURL, keycloak.FederatedRealm)
 	config := "providers:\n" + federatedProvider("keycloak", realmIssuer, keycloak.FederatedClientID, "http://127.0.0.1:8080", "")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}, Data: map[string]string{"config.yaml": config}}
 	if _, err := c.CoreV1().ConfigMaps(harness.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
@@ -266,13 +271,16 @@ func createRotationPod(ctx context.Context, e *harness.Env, name, sidecarImage s
 			},
 		},
 	}
+	if quiet != nil {
+		pod.Spec.NodeName, pod.Spec.Tolerations = quiet.node, quiet.tolerations
+	}
 	_, err := c.CoreV1().Pods(harness.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	return err
 }
 
 // projection is what the kubelet first projected into a pod's token volume.
 type projection struct {
-	dir, data, token string
+	node, dir, data, token string
 }
 
 // firstProjection waits for the rotation pod to run and reads its token
@@ -287,7 +295,7 @@ func firstProjection(ctx context.Context, e *harness.Env, name string) (projecti
 		return projection{}, fmt.Errorf("cannot read the node's volume from the host: %w", err)
 	}
 	data, token, err := projected(dir)
-	return projection{dir: dir, data: data, token: token}, err
+	return projection{node: running.Spec.NodeName, dir: dir, data: data, token: token}, err
 }
 
 func tail(s string, n int) string {

@@ -4,6 +4,7 @@ package kind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/fedtoken/fedtoken/e2e/cluster"
@@ -54,22 +57,25 @@ type Options struct {
 
 // Cluster is the kind backend of cluster.Cluster.
 type Cluster struct {
-	o         Options
-	provider  *kindcluster.Provider
-	workDir   string
-	apiPort   int
-	issuer    string
-	caFile    string
-	hostAddr  string
-	subnet    string
-	node      string // the control-plane container
-	nodeIP    string // its address on Network
-	routed    bool   // PodSubnet is routed to nodeIP
-	guarded   bool   // guardEgress's rules are in place
-	logPrefix string // guardEgress's kernel-log prefix ("" without a LOG rule)
-	cfg       *rest.Config
-	client    kubernetes.Interface
-	created   bool
+	o        Options
+	provider *kindcluster.Provider
+	workDir  string
+	apiPort  int
+	issuer   string
+	caFile   string
+	hostAddr string
+	subnet   string
+	node     string   // the control-plane container
+	worker   string   // the quiet worker's container (QuietNode)
+	routes   []string // "<podCIDR> via <node address>" routes on the host
+	// workerImages is the directory mounted at the worker's /kind/images
+	// ("" when the worker imports all the image carries).
+	workerImages string
+	guarded      bool   // guardEgress's rules are in place
+	logPrefix    string // guardEgress's kernel-log prefix ("" without a LOG rule)
+	cfg          *rest.Config
+	client       kubernetes.Interface
+	created      bool
 }
 
 var _ cluster.Cluster = (*Cluster)(nil)
@@ -90,7 +96,7 @@ func New(o Options) *Cluster {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Cluster{o: o, node: o.Name + "-control-plane"}
+	return &Cluster{o: o, node: o.Name + "-control-plane", worker: o.Name + "-worker"}
 }
 
 // Backend implements cluster.Cluster.
@@ -116,8 +122,22 @@ func (c *Cluster) HostAddress() string { return c.hostAddr }
 // containers join it.
 func (c *Cluster) NetworkName() string { return Network }
 
-// NodeContainer is the name of the node's container.
+// NodeContainer is the name of the control-plane node's container, where
+// every pod runs but the quiet node's.
 func (c *Cluster) NodeContainer() string { return c.node }
+
+// QuietTaint keeps every pod off the quiet worker node but those that
+// tolerate it (QuietNode).
+const QuietTaint = "fedtoken.dev/e2e-quiet"
+
+// QuietNode is the worker node kept for one long-running pod that must not
+// see what the suites do to the control-plane node (RestartKubelet restarts
+// only that node's kubelet): the natural rotation suite's pod, pinned there
+// by nodeName with tolerations. The worker carries the NoSchedule taint
+// QuietTaint from the moment it joins, so nothing else is scheduled there.
+func (c *Cluster) QuietNode() (string, []corev1.Toleration) {
+	return c.worker, []corev1.Toleration{{Key: QuietTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+}
 
 // Preflight reports why kind cannot run here, if it cannot.
 func (c *Cluster) Preflight(ctx context.Context) error {
@@ -159,9 +179,38 @@ networking:
 		// brings a bridge CNI config; pods reach the IdPs by address.
 		b.WriteString("  disableDefaultCNI: true\n  kubeProxyMode: none\n")
 	}
+	// Two nodes: the control plane runs every pod (kind keeps its NoSchedule
+	// taint once there is a worker; Start removes it), the worker only the
+	// pods that tolerate QuietTaint (QuietNode). KubeletConfiguration is
+	// cluster-wide: syncFrequency 10s instead of 1m makes the kubelet write a
+	// refreshed projected token within ~10 s of deciding to refresh it (at
+	// ~80 % of its life) rather than at the pod's next 1-minute sync. A
+	// test-speed setting: when to rotate is still the kubelet's own decision.
 	fmt.Fprintf(&b, `nodes:
 - role: control-plane
+- role: worker
+`)
+	if c.workerImages != "" {
+		// The local node image imports the control plane's images at boot;
+		// the worker needs only the pause image, and importing the others
+		// would take the cores the control plane's boot needs.
+		fmt.Fprintf(&b, `  extraMounts:
+  - hostPath: %s
+    containerPath: /kind/images
+    readOnly: true
+`, c.workerImages)
+	}
+	fmt.Fprintf(&b, `  kubeadmConfigPatches:
+  - |
+    kind: JoinConfiguration
+    nodeRegistration:
+      taints:
+      - key: %s
+        effect: NoSchedule
 kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  syncFrequency: 10s
 - |
   kind: ClusterConfiguration
   apiServer:
@@ -175,7 +224,7 @@ kubeadmConfigPatches:
       # webhooks (fedtoken-injector) at the Service's endpoints, pod IPs on
       # the node's bridge.
       enable-aggregator-routing: "true"
-`, c.issuer, c.issuer, c.issuer)
+`, QuietTaint, c.issuer, c.issuer, c.issuer)
 	if c.localImage() {
 		fmt.Fprintf(&b, `  etcd:
     local:
@@ -218,6 +267,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.apiPort = l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
 	c.issuer = "https://" + net.JoinHostPort(c.hostAddr, strconv.Itoa(c.apiPort))
+	if err := c.prepareWorkerImages(); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(c.workDir, "kind-config.yaml"), []byte(c.config()), 0o644); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
@@ -254,6 +306,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	if c.client, err = kubernetes.NewForConfig(c.cfg); err != nil {
 		return fmt.Errorf("kind: clientset: %w", err)
+	}
+	if err := c.untaintControlPlane(ctx); err != nil {
+		return err
 	}
 	if err := c.routePods(ctx); err != nil {
 		return err
@@ -292,9 +347,10 @@ func (c *Cluster) removeLeftovers(ctx context.Context) error {
 	return err
 }
 
-// PodSubnet is the cluster's pod network (kind's default, named so the host
-// route below and the node image's bridge CNI config agree: the node's
-// podCIDR is its first /24).
+// PodSubnet is the cluster's pod network (kind's default). Each node's
+// podCIDR is a /24 of it (the controller manager's allocation): the host
+// routes each to its node (routePods), and with the local node image each
+// node's bridge CNI hands out addresses from its own (nodeCNI).
 const PodSubnet = "10.244.0.0/16"
 
 // DefaultSubnet is the run's docker network unless E2E_KIND_SUBNET says
@@ -358,35 +414,138 @@ func networkSubnet(ctx context.Context) (subnet, gateway string, err error) {
 	return "", "", fmt.Errorf("kind: docker network %s has no IPv4 gateway (%q)", Network, strings.TrimSpace(string(out)))
 }
 
-// routePods routes the pod subnet from the host to the node's address on
-// the run's network, so that the tests reach a pod's port (a probe, the
-// sidecar's health port) as on the local backend's bridge. Without it such a
-// request would follow the host's default route off the machine; a route to
-// the subnet through anything but the run's network is refused.
+// prepareWorkerImages fills the directory the worker of a local node image
+// gets as /kind/images: the pause image only (the peers' copy, the one the
+// node image was built with).
+func (c *Cluster) prepareWorkerImages() error {
+	if !c.localImage() || c.o.Peers.Root == "" {
+		return nil
+	}
+	src, err := os.ReadFile(c.o.Peers.PauseTarball())
+	if err != nil {
+		return fmt.Errorf("kind: the worker's pause image: %w", err)
+	}
+	dir := filepath.Join(c.workDir, "worker-images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pause.tar"), src, 0o644); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	c.workerImages = dir
+	return nil
+}
+
+// untaintControlPlane lets pods run on the control-plane node: with a
+// worker, kind keeps its NoSchedule taint, but every suite's pod runs there
+// (only the quiet worker's pod does not; see QuietNode).
+func (c *Cluster) untaintControlPlane(ctx context.Context) error {
+	const key = "node-role.kubernetes.io/control-plane"
+	return wait.Until(ctx, "the control-plane taint of "+c.node+" removed", 30*time.Second, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, c.node, metav1.GetOptions{})
+		if err != nil {
+			return false, wait.NotYet("%v", err)
+		}
+		taints := n.Spec.Taints[:0:0]
+		for _, t := range n.Spec.Taints {
+			if t.Key != key {
+				taints = append(taints, t)
+			}
+		}
+		if len(taints) == len(n.Spec.Taints) {
+			return true, nil
+		}
+		n.Spec.Taints = taints
+		if _, err := c.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			return false, wait.NotYet("%v", err) // a conflict with the kubelet's status: read again
+		}
+		return true, nil
+	})
+}
+
+// routePods waits for every node to be Ready with a podCIDR, gives each
+// node's bridge CNI its own podCIDR (local node image) and routes each
+// podCIDR from the host to its node's address on the run's network, so that
+// the tests reach a pod's port (a probe, the sidecar's health port) as on
+// the local backend's bridge. Without the routes such a request would
+// follow the host's default route off the machine; a route to the subnet
+// through anything but the run's network is refused.
 func (c *Cluster) routePods(ctx context.Context) error {
-	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", `{{(index .NetworkSettings.Networks "`+Network+`").IPAddress}}`, c.node).Output()
+	// Routes inside the pod subnet: through the run's network they are a
+	// killed run's and go; through anything else they are not ours.
+	routes, err := exec.CommandContext(ctx, "ip", "-o", "route", "show", "root", PodSubnet).Output()
 	if err != nil {
-		return fmt.Errorf("kind: node address: %w", err)
-	}
-	c.nodeIP = strings.TrimSpace(string(out))
-	if net.ParseIP(c.nodeIP) == nil {
-		return fmt.Errorf("kind: node %s has no address on %s (%q)", c.node, Network, c.nodeIP)
-	}
-	routes, err := exec.CommandContext(ctx, "ip", "-o", "route", "show", PodSubnet).Output()
-	if err != nil {
-		return fmt.Errorf("kind: ip route show %s: %w", PodSubnet, err)
+		return fmt.Errorf("kind: ip route show root %s: %w", PodSubnet, err)
 	}
 	_, netw, _ := net.ParseCIDR(c.subnet)
+	_, pods, _ := net.ParseCIDR(PodSubnet)
 	for _, line := range strings.Split(strings.TrimSpace(string(routes)), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 3 && f[1] == "via" && netw != nil && !netw.Contains(net.ParseIP(f[2])) {
+		if len(f) < 3 || f[1] != "via" {
+			continue
+		}
+		if netw == nil || !netw.Contains(net.ParseIP(f[2])) {
 			return fmt.Errorf("kind: pod subnet %s is already routed on this machine (%q)", PodSubnet, line)
 		}
+		_ = exec.CommandContext(ctx, "ip", "route", "del", f[0], "via", f[2]).Run()
 	}
-	if out, err := exec.CommandContext(ctx, "ip", "route", "replace", PodSubnet, "via", c.nodeIP).CombinedOutput(); err != nil {
-		return fmt.Errorf("kind: ip route replace %s via %s: %w: %s", PodSubnet, c.nodeIP, err, out)
+	for _, node := range []string{c.node, c.worker} {
+		var cidr string
+		if err := wait.Until(ctx, "node "+node+" Ready with a podCIDR", 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+			n, err := c.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			if err != nil {
+				return false, wait.NotYet("%v", err)
+			}
+			if cidr = n.Spec.PodCIDR; cidr == "" {
+				return false, wait.NotYet("no podCIDR yet")
+			}
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, wait.NotYet("not Ready")
+		}); err != nil {
+			return fmt.Errorf("kind: %w", err)
+		}
+		if _, sub, err := net.ParseCIDR(cidr); err != nil || !pods.Contains(sub.IP) {
+			return fmt.Errorf("kind: node %s has podCIDR %q, not inside %s", node, cidr, PodSubnet)
+		}
+		if c.localImage() {
+			if err := c.nodeCNI(ctx, node, cidr); err != nil {
+				return err
+			}
+		}
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", `{{(index .NetworkSettings.Networks "`+Network+`").IPAddress}}`, node).Output()
+		if err != nil {
+			return fmt.Errorf("kind: address of node %s: %w", node, err)
+		}
+		ip := strings.TrimSpace(string(out))
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("kind: node %s has no address on %s (%q)", node, Network, ip)
+		}
+		if out, err := exec.CommandContext(ctx, "ip", "route", "replace", cidr, "via", ip).CombinedOutput(); err != nil {
+			return fmt.Errorf("kind: ip route replace %s via %s: %w: %s", cidr, ip, err, out)
+		}
+		c.routes = append(c.routes, cidr+" via "+ip)
 	}
-	c.routed = true
+	return nil
+}
+
+// cniConfig is the bridge CNI configuration the local node image carries
+// (e2e/cluster/kind/node, its subnet filled in by build-kind-node.sh).
+const cniConfig = "/etc/cni/net.d/10-fedtoken-bridge.conflist"
+
+// nodeCNI makes a node's bridge CNI hand out addresses from the node's own
+// podCIDR: the image carries the first /24 of PodSubnet, right for the
+// control plane only, so the worker's pods would otherwise get addresses
+// that collide with the control plane's. containerd reloads the file when
+// it changes; the worker runs no pod before Start returns.
+func (c *Cluster) nodeCNI(ctx context.Context, node, cidr string) error {
+	script := `grep -q "\"subnet\": \"$1\"" ` + cniConfig + ` || sed -i -E "s|\"subnet\": *\"[^\"]*\"|\"subnet\": \"$1\"|" ` + cniConfig + ` && grep -q "\"subnet\": \"$1\"" ` + cniConfig
+	if out, err := exec.CommandContext(ctx, "docker", "exec", node, "sh", "-c", script, "sh", cidr).CombinedOutput(); err != nil {
+		return fmt.Errorf("kind: set the pod subnet %s in %s:%s: %w: %s", cidr, node, cniConfig, err, out)
+	}
 	return nil
 }
 
@@ -403,8 +562,8 @@ func (c *Cluster) Stop(context.Context) error {
 		c.o.Logf("kind: E2E_KEEP_CLUSTER set: cluster %s kept (kubeconfig %s)", c.o.Name, filepath.Join(c.workDir, "kubeconfig"))
 		return nil
 	}
-	if c.routed {
-		_ = exec.Command("ip", "route", "del", PodSubnet, "via", c.nodeIP).Run()
+	for _, r := range c.routes {
+		_ = exec.Command("ip", append([]string{"route", "del"}, strings.Fields(r)...)...).Run()
 	}
 	if c.guarded {
 		c.o.Logf("kind: the egress guard refused %s packets bound off the run's networks", c.refusedEgress())
@@ -416,45 +575,73 @@ func (c *Cluster) Stop(context.Context) error {
 	return nil
 }
 
-// LoadImage implements cluster.Cluster (kind's image-archive loader).
-func (c *Cluster) LoadImage(_ context.Context, tarball string) error {
-	nodes, err := c.provider.ListInternalNodes(c.o.Name)
+// LoadImage implements cluster.Cluster (kind's image-archive loader), into
+// every node at once.
+func (c *Cluster) LoadImage(ctx context.Context, tarball string) error {
+	return c.loadImage(ctx, tarball, true)
+}
+
+// LoadImageExceptQuiet loads an image only into the nodes other than the
+// quiet one (QuietNode): for images its pod does not use.
+func (c *Cluster) LoadImageExceptQuiet(ctx context.Context, tarball string) error {
+	return c.loadImage(ctx, tarball, false)
+}
+
+func (c *Cluster) loadImage(_ context.Context, tarball string, quiet bool) error {
+	all, err := c.provider.ListInternalNodes(c.o.Name)
 	if err != nil {
 		return fmt.Errorf("kind: list nodes: %w", err)
 	}
-	for _, n := range nodes {
-		f, err := os.Open(tarball)
-		if err != nil {
-			return fmt.Errorf("kind: load image: %w", err)
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("kind: load %s into %s: %w", tarball, n.String(), err)
+	var targets []nodes.Node
+	for _, n := range all {
+		if quiet || n.String() != c.worker {
+			targets = append(targets, n)
 		}
 	}
-	return nil
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, n := range targets {
+		wg.Go(func() {
+			f, err := os.Open(tarball)
+			if err != nil {
+				errs[i] = fmt.Errorf("kind: load image: %w", err)
+				return
+			}
+			defer f.Close()
+			if err := nodeutils.LoadImageArchive(n, f); err != nil {
+				errs[i] = fmt.Errorf("kind: load %s into %s: %w", tarball, n.String(), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// PodVolumeDir implements cluster.Cluster: the node's /var/lib/kubelet seen
-// through /proc/<pid>/root of the node container's init (needs root, as the
-// local backend does).
+// PodVolumeDir implements cluster.Cluster: the /var/lib/kubelet of the
+// pod's node seen through /proc/<pid>/root of that node container's init
+// (needs root, as the local backend does). A kind node's name is its
+// container's.
 func (c *Cluster) PodVolumeDir(pod *corev1.Pod, volume string) (string, error) {
 	sub, err := cluster.PodVolumeSubdir(pod, volume)
 	if err != nil {
 		return "", fmt.Errorf("kind: %w", err)
 	}
-	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", c.node).Output()
+	node := pod.Spec.NodeName
+	if node != c.node && node != c.worker {
+		return "", fmt.Errorf("kind: pod %s/%s is on node %q, not one of this cluster's (%s, %s)", pod.Namespace, pod.Name, node, c.node, c.worker)
+	}
+	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", node).Output()
 	if err != nil {
-		return "", fmt.Errorf("kind: docker inspect %s: %w", c.node, err)
+		return "", fmt.Errorf("kind: docker inspect %s: %w", node, err)
 	}
 	pid := strings.TrimSpace(string(out))
 	return filepath.Join("/proc", pid, "root", "var", "lib", "kubelet", sub), nil
 }
 
-// RestartKubelet restarts the node's kubelet unit; running pods keep
-// running and their projected tokens are written anew. It returns once the
-// node reports Ready with a heartbeat from the new kubelet.
+// RestartKubelet restarts the control-plane node's kubelet unit (where the
+// suites' pods run; never the quiet worker's, see QuietNode); running pods
+// keep running and their projected tokens are written anew. It returns once
+// the node reports Ready with a heartbeat from the new kubelet.
 func (c *Cluster) RestartKubelet(ctx context.Context) error {
 	since := time.Now().Truncate(time.Second)
 	if out, err := exec.CommandContext(ctx, "docker", "exec", c.node, "systemctl", "restart", "kubelet").CombinedOutput(); err != nil {

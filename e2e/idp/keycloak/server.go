@@ -72,7 +72,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	base := BaseURL(o.Host, o.Port)
 	httpHost := o.Host
 	if o.Container != nil {
 		httpHost = "0.0.0.0"
@@ -247,6 +247,16 @@ func (s *Server) Get(ctx context.Context, path string, out any) error {
 	}
 	return json.Unmarshal(body, out)
 }
+
+// BaseURL is the URL of a Keycloak that Start runs on host and port.
+func BaseURL(host string, port int) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// FreePort picks a free port on host for Options.Port, so that a caller
+// knows Keycloak's URL (BaseURL) before it starts: another process may
+// still take the port before Keycloak binds it.
+func FreePort(host string) (int, error) { return freePort(host) }
 
 func freePort(host string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
